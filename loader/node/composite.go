@@ -1,0 +1,229 @@
+package node
+
+import "strings"
+
+// The list directives of BuildStream's composition.
+const (
+	DirectivePrepend   = "(<)"
+	DirectiveAppend    = "(>)"
+	DirectiveOverwrite = "(=)"
+)
+
+func isListDirective(k string) bool {
+	return k == DirectivePrepend || k == DirectiveAppend || k == DirectiveOverwrite
+}
+
+// IsCompositeList reports whether a mapping is a list-directive map
+// ({(<): [...], (>): [...], (=): [...]}). A mapping mixing directives and
+// ordinary keys is an error.
+func (n *Node) IsCompositeList() (bool, error) {
+	if n.kind != MappingKind {
+		return false, nil
+	}
+	dirs, other := false, false
+	for _, k := range n.keys {
+		if isListDirective(k) {
+			dirs = true
+		} else {
+			other = true
+		}
+	}
+	if dirs && other {
+		return false, Errorf(n.prov, InvalidData, "dictionary contains list composition directives and arbitrary keys")
+	}
+	return dirs, nil
+}
+
+// compositeError is raised below Composite and rendered there with the path
+// at which composition failed.
+type compositeError struct {
+	path []string
+	msg  string
+}
+
+// Composite composes src over dst, modifying dst: scalars and lists of src
+// replace those of dst, mappings merge recursively, and list-directive maps
+// of src prepend to, append to or overwrite lists of dst. dst keeps no
+// reference to src's nodes.
+func Composite(src, dst *Node) error {
+	var path []string
+	ce, err := compositeMapping(src, dst, &path)
+	if err != nil {
+		return err
+	}
+	if ce != nil {
+		return &Error{Prov: src.prov, Reason: IllegalComposite,
+			Msg: "failure composing " + strings.Join(ce.path, ".") + ": " + ce.msg}
+	}
+	return nil
+}
+
+// CompositeUnder composes under beneath target: target's values win, and the
+// result is left in target.
+func CompositeUnder(under, target *Node) error {
+	base := under.Clone()
+	if err := Composite(target, base); err != nil {
+		return err
+	}
+	for i, k := range base.keys {
+		target.Set(k, base.items[i])
+	}
+	return nil
+}
+
+func compositeMapping(src, dst *Node, path *[]string) (*compositeError, error) {
+	for i, key := range src.keys {
+		*path = append(*path, key)
+		ce, err := composeOn(src.items[i], key, dst, path)
+		if ce != nil || err != nil {
+			return ce, err
+		}
+		*path = (*path)[:len(*path)-1]
+	}
+	if src.prov.Valid() {
+		dst.prov = src.prov
+	}
+	return nil, nil
+}
+
+func composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError, error) {
+	target := dst.Get(key)
+	switch v.kind {
+	case ScalarKind:
+		if target != nil && target.kind != ScalarKind {
+			return &compositeError{copyPath(*path), v.prov.String() + ": cannot compose a scalar on a non-scalar at " + target.prov.String()}, nil
+		}
+		dst.Set(key, v.Clone())
+	case SequenceKind:
+		if target != nil && target.kind != SequenceKind {
+			isList, err := target.IsCompositeList()
+			if err != nil {
+				return nil, err
+			}
+			if !isList {
+				return &compositeError{copyPath(*path), v.prov.String() + ": a list cannot overwrite " + key + " at " + target.prov.String()}, nil
+			}
+		}
+		if target != nil && target.kind == SequenceKind && key == "(?)" {
+			// Conditionals accumulate so that each is still evaluated later.
+			for _, it := range v.items {
+				target.items = append(target.items, it.Clone())
+			}
+		} else {
+			dst.Set(key, v.Clone())
+		}
+	case MappingKind:
+		isList, err := v.IsCompositeList()
+		if err != nil {
+			return nil, err
+		}
+		if isList {
+			switch {
+			case target == nil:
+				dst.Set(key, v.Clone())
+			case target.kind == SequenceKind:
+				composeOnList(v, target)
+			default:
+				tList, err := target.IsCompositeList()
+				if err != nil {
+					return nil, err
+				}
+				if !tList {
+					return &compositeError{copyPath(*path), v.prov.String() + ": cannot compose lists onto " + target.prov.String()}, nil
+				}
+				composeOnDirectives(v, target)
+			}
+			return nil, nil
+		}
+		if target == nil {
+			target = NewMapping(v.prov)
+			dst.Set(key, target)
+		} else if target.kind != MappingKind {
+			return &compositeError{copyPath(*path), v.prov.String() + ": cannot compose a mapping on a non-mapping at " + target.prov.String()}, nil
+		}
+		return compositeMapping(v, target, path)
+	}
+	return nil, nil
+}
+
+func copyPath(p []string) []string { return append([]string(nil), p...) }
+
+func cloneItems(items []*Node) []*Node {
+	out := make([]*Node, len(items))
+	for i, it := range items {
+		out[i] = it.Clone()
+	}
+	return out
+}
+
+// composeOnList applies a directive map to a real list.
+func composeOnList(dirs, target *Node) {
+	if ow := dirs.Get(DirectiveOverwrite); ow != nil && ow.kind == SequenceKind {
+		target.items = cloneItems(ow.items)
+	}
+	if pre := dirs.Get(DirectivePrepend); pre != nil && pre.kind == SequenceKind {
+		target.items = append(cloneItems(pre.items), target.items...)
+	}
+	if app := dirs.Get(DirectiveAppend); app != nil && app.kind == SequenceKind {
+		target.items = append(target.items, cloneItems(app.items)...)
+	}
+}
+
+// composeOnDirectives merges a directive map into another directive map,
+// which will itself later be applied to a list.
+func composeOnDirectives(dirs, target *Node) {
+	ow := dirs.Get(DirectiveOverwrite)
+	pre := dirs.Get(DirectivePrepend)
+	app := dirs.Get(DirectiveAppend)
+	if ow != nil {
+		target.Set(DirectiveOverwrite, ow.Clone())
+		for _, d := range [...]struct {
+			key string
+			n   *Node
+		}{{DirectivePrepend, pre}, {DirectiveAppend, app}} {
+			if d.n != nil {
+				target.Set(d.key, d.n.Clone())
+			} else if t := target.Get(d.key); t != nil {
+				t.items = nil
+			}
+		}
+		return
+	}
+	if pre != nil {
+		if t := target.Get(DirectivePrepend); t != nil {
+			t.items = append(cloneItems(pre.items), t.items...)
+		} else {
+			target.Set(DirectivePrepend, pre.Clone())
+		}
+	}
+	if app != nil {
+		if t := target.Get(DirectiveAppend); t != nil {
+			t.items = append(t.items, cloneItems(app.items)...)
+		} else {
+			target.Set(DirectiveAppend, app.Clone())
+		}
+	}
+}
+
+// AssertComposited fails if a list directive is left anywhere in n: it means
+// the user meant to extend a list that never existed.
+func AssertComposited(n *Node) error {
+	switch n.kind {
+	case MappingKind:
+		for i, k := range n.keys {
+			if isListDirective(k) {
+				return Errorf(n.items[i].prov, TrailingListDirective, "attempt to override non-existing list")
+			}
+			if err := AssertComposited(n.items[i]); err != nil {
+				return err
+			}
+		}
+	case SequenceKind:
+		for _, it := range n.items {
+			if err := AssertComposited(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

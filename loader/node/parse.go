@@ -1,0 +1,123 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Parse reads a YAML document that must be a mapping (or empty, or only
+// comments, which is an empty mapping) and returns it as a tree of nodes
+// attributed to f.
+func Parse(data []byte, f *File) (*Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	err := dec.Decode(&doc)
+	if errors.Is(err, io.EOF) {
+		return NewMapping(Provenance{File: f, Line: 1}), nil
+	}
+	if err != nil {
+		return nil, syntaxError(f, err)
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, syntaxError(f, err)
+		}
+		return nil, Errorf(Provenance{File: f, Line: int32(second.Line), Col: int32(second.Column - 1)},
+			InvalidYAML, "more than one YAML document found in the file")
+	}
+	top := &doc
+	if top.Kind == yaml.DocumentNode {
+		if len(top.Content) == 0 {
+			return NewMapping(Provenance{File: f, Line: 1}), nil
+		}
+		top = top.Content[0]
+	}
+	c := converter{file: f}
+	n, err := c.convert(top)
+	if err != nil {
+		return nil, err
+	}
+	if n.kind != MappingKind {
+		if n.kind == ScalarKind && n.value == "" && top.Tag == "!!null" {
+			return NewMapping(n.prov), nil
+		}
+		return nil, Errorf(n.prov, InvalidYAML, "YAML file has content of type '%s' instead of expected type 'dict'", typeName(n.kind))
+	}
+	return n, nil
+}
+
+var lineRe = regexp.MustCompile(`line (\d+)`)
+
+// syntaxError turns a YAML parser error into a located *Error.
+func syntaxError(f *File, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	p := Provenance{File: f, Line: 1}
+	if m := lineRe.FindStringSubmatch(msg); m != nil {
+		if l, e := strconv.Atoi(m[1]); e == nil {
+			p.Line = int32(l)
+		}
+		msg = strings.TrimSpace(strings.TrimPrefix(strings.Replace(msg, m[0], "", 1), ":"))
+	}
+	return &Error{Prov: p, Reason: InvalidYAML, Msg: "malformed YAML: " + msg, Err: err}
+}
+
+type converter struct {
+	file *File
+}
+
+func (c *converter) prov(y *yaml.Node) Provenance {
+	return Provenance{File: c.file, Line: int32(y.Line), Col: int32(y.Column - 1)}
+}
+
+func (c *converter) convert(y *yaml.Node) (*Node, error) {
+	p := c.prov(y)
+	if y.Anchor != "" || y.Kind == yaml.AliasNode {
+		return nil, Errorf(p, InvalidYAML, "anchors and aliases are not allowed in BuildStream YAML")
+	}
+	if y.Tag != "" && (!strings.HasPrefix(y.Tag, "!!") || y.Tag == "!!binary") && y.Style&yaml.TaggedStyle != 0 {
+		return nil, Errorf(p, InvalidYAML, "tag %q is not allowed: only YAML's core tags may be used", y.Tag)
+	}
+	switch y.Kind {
+	case yaml.ScalarNode:
+		return &Node{kind: ScalarKind, prov: p, value: strings.TrimSpace(y.Value)}, nil
+	case yaml.SequenceNode:
+		n := &Node{kind: SequenceKind, prov: p, items: make([]*Node, 0, len(y.Content))}
+		for _, it := range y.Content {
+			v, err := c.convert(it)
+			if err != nil {
+				return nil, err
+			}
+			n.items = append(n.items, v)
+		}
+		return n, nil
+	case yaml.MappingNode:
+		size := len(y.Content) / 2
+		n := &Node{kind: MappingKind, prov: p, keys: make([]string, 0, size), items: make([]*Node, 0, size)}
+		for i := 0; i+1 < len(y.Content); i += 2 {
+			k, vy := y.Content[i], y.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				return nil, Errorf(c.prov(k), InvalidYAML, "mapping keys must be plain strings")
+			}
+			if k.Anchor != "" {
+				return nil, Errorf(c.prov(k), InvalidYAML, "anchors and aliases are not allowed in BuildStream YAML")
+			}
+			if n.find(k.Value) >= 0 {
+				return nil, Errorf(c.prov(k), InvalidYAML, "duplicate key '%s'", k.Value)
+			}
+			v, err := c.convert(vy)
+			if err != nil {
+				return nil, err
+			}
+			n.Set(k.Value, v)
+		}
+		return n, nil
+	}
+	return nil, Errorf(p, InvalidYAML, "unsupported YAML construct")
+}
