@@ -1,0 +1,105 @@
+package variables
+
+import (
+	"strings"
+
+	"github.com/bstgo/bst/loader/node"
+)
+
+// Resolved holds resolved variable values. It is immutable.
+type Resolved struct {
+	order  []string
+	values map[string]string
+	base   *Resolved // values not in values come from base
+}
+
+// Get returns a variable's value.
+func (r *Resolved) Get(name string) (string, bool) {
+	if v, ok := r.values[name]; ok {
+		return v, true
+	}
+	if r.base != nil {
+		v, ok := r.base.values[name]
+		return v, ok
+	}
+	return "", false
+}
+
+// Names lists the variables in declaration order.
+func (r *Resolved) Names() []string { return r.order }
+
+// Expand substitutes the variables referred to in s; p is where s was
+// written, for errors.
+func (r *Resolved) Expand(s string, p node.Provenance) (string, error) {
+	if !strings.Contains(s, "%{") {
+		return s, nil
+	}
+	var b strings.Builder
+	for _, part := range parse(s) {
+		if part.ref == "" {
+			b.WriteString(part.lit)
+			continue
+		}
+		v, ok := r.Get(part.ref)
+		if !ok {
+			return "", node.Errorf(p, node.UnresolvedVariable, "reference to undefined variable '%s'", part.ref)
+		}
+		b.WriteString(v)
+	}
+	return b.String(), nil
+}
+
+// ExpandNode returns n with variables expanded in every scalar (not in
+// keys). n is never modified; when nothing in it refers to a variable, n
+// itself is returned.
+func (r *Resolved) ExpandNode(n *node.Node) (*node.Node, error) {
+	if !needsExpansion(n) {
+		return n, nil
+	}
+	return r.expandTree(n)
+}
+
+func needsExpansion(n *node.Node) bool {
+	if n.IsScalar() {
+		return strings.Contains(n.Value(), "%{")
+	}
+	for _, it := range n.Items() {
+		if needsExpansion(it) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Resolved) expandTree(n *node.Node) (*node.Node, error) {
+	switch n.Kind() {
+	case node.ScalarKind:
+		v, err := r.Expand(n.Value(), n.Prov())
+		if err != nil {
+			return nil, err
+		}
+		if v == n.Value() {
+			return n, nil
+		}
+		return node.NewScalar(n.Prov(), v), nil
+	case node.SequenceKind:
+		items := make([]*node.Node, n.Len())
+		for i, it := range n.Items() {
+			x, err := r.expandTree(it)
+			if err != nil {
+				return nil, err
+			}
+			items[i] = x
+		}
+		return node.NewSequence(n.Prov(), items...), nil
+	}
+	m := node.NewMapping(n.Prov())
+	for i, k := range n.Keys() {
+		x, err := r.expandTree(n.Items()[i])
+		if err != nil {
+			return nil, err
+		}
+		m.Set(k, x)
+	}
+	return m, nil
+}

@@ -1,0 +1,325 @@
+package variables
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bstgo/bst/loader/node"
+)
+
+// definition is one variable's unresolved value.
+type definition struct {
+	parts []part
+	prov  node.Provenance
+	// simple is set when the value has no reference.
+	simple bool
+	raw    string
+}
+
+// Table is an immutable set of variable definitions.
+type Table struct {
+	parent *Table
+	defs   map[string]*definition // every definition, parent's included
+	order  []string               // declaration order
+
+	once     sync.Once
+	resolved *Resolved // the table's own resolution, partial
+	failed   map[string]bool
+	rdeps    map[string][]string // name -> variables referring to it
+}
+
+// Protected are the variables bst sets and nobody may redefine.
+var Protected = []string{"project-name", "element-name", "max-jobs"}
+
+// CheckProtected fails if defs redefines a protected variable.
+func CheckProtected(defs *node.Node) error {
+	if defs == nil {
+		return nil
+	}
+	for _, name := range Protected {
+		if v := defs.Get(name); v != nil && v.Prov().Valid() {
+			return node.Errorf(v.Prov(), node.ProtectedVariableRedefined, "invalid redefinition of protected variable '%s'", name)
+		}
+	}
+	return nil
+}
+
+func define(defs *node.Node, into map[string]*definition, order *[]string) error {
+	if defs == nil {
+		return nil
+	}
+	if !defs.IsMapping() {
+		return node.Errorf(defs.Prov(), node.InvalidData, "variables must be a dictionary")
+	}
+	for i, name := range defs.Keys() {
+		v := defs.Items()[i]
+		if !v.IsScalar() {
+			return node.Errorf(v.Prov(), node.InvalidData, "value of variable '%s' is not of the expected type 'str'", name)
+		}
+		d := &definition{prov: v.Prov(), raw: v.Value()}
+		d.parts = parse(d.raw)
+		d.simple = len(d.parts) == 0 || len(d.parts) == 1 && d.parts[0].ref == ""
+		if _, ok := into[name]; !ok {
+			*order = append(*order, name)
+		}
+		into[name] = d
+	}
+	return nil
+}
+
+// Compile builds a table from a mapping of name to string.
+func Compile(defs *node.Node) (*Table, error) {
+	t := &Table{defs: map[string]*definition{}}
+	if err := define(defs, t.defs, &t.order); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Overlay returns a table with defs added to or replacing t's.
+func (t *Table) Overlay(defs *node.Node) (*Table, error) {
+	o := &Table{parent: t, defs: make(map[string]*definition, len(t.defs)+defs.Len()), order: t.order}
+	for k, v := range t.defs {
+		o.defs[k] = v
+	}
+	own := map[string]*definition{}
+	var ownOrder []string
+	if err := define(defs, own, &ownOrder); err != nil {
+		return nil, err
+	}
+	for _, name := range ownOrder {
+		if _, ok := t.defs[name]; !ok {
+			if len(o.order) == len(t.order) {
+				o.order = append([]string(nil), t.order...)
+			}
+			o.order = append(o.order, name)
+		}
+		o.defs[name] = own[name]
+	}
+	return o, nil
+}
+
+// prepare resolves what the table can on its own, once: the result is
+// shared by every overlay of it.
+func (t *Table) prepare() {
+	t.once.Do(func() {
+		t.rdeps = map[string][]string{}
+		for _, name := range t.order {
+			for _, p := range t.defs[name].parts {
+				if p.ref != "" {
+					t.rdeps[p.ref] = append(t.rdeps[p.ref], name)
+				}
+			}
+		}
+		r := &resolver{defs: t.defs, values: make(map[string]string, len(t.defs)), state: map[string]uint8{}}
+		t.failed = map[string]bool{}
+		for _, name := range t.order {
+			if _, err := r.resolve(name, nil); err != nil {
+				t.failed[name] = true
+			}
+		}
+		// A variable whose resolution failed may have left dependents
+		// resolved through it: drop everything that refers to a failed one.
+		for name := range t.failed {
+			for _, d := range t.dependents([]string{name}) {
+				t.failed[d] = true
+			}
+		}
+		for name := range t.failed {
+			delete(r.values, name)
+		}
+		t.resolved = &Resolved{order: t.order, values: r.values}
+	})
+}
+
+// dependents lists the variables that refer, directly or not, to names.
+func (t *Table) dependents(names []string) []string {
+	seen := map[string]bool{}
+	queue := append([]string(nil), names...)
+	var out []string
+	for len(queue) > 0 {
+		n := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, d := range t.rdeps[n] {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+				queue = append(queue, d)
+			}
+		}
+	}
+	return out
+}
+
+// Resolve resolves every variable of the table, failing on the first
+// undefined reference or cycle, in declaration order.
+func (t *Table) Resolve() (*Resolved, error) {
+	if t.parent == nil {
+		t.prepare()
+		if len(t.failed) == 0 {
+			return t.resolved, nil
+		}
+		r := &resolver{defs: t.defs, values: map[string]string{}, state: map[string]uint8{}}
+		for _, name := range t.order {
+			if _, err := r.resolve(name, nil); err != nil {
+				return nil, err
+			}
+		}
+		return &Resolved{order: t.order, values: r.values}, nil
+	}
+	p := t.parent
+	p.prepare()
+	// What must be recomputed: the overlay's own definitions, what the
+	// parent could not resolve, and everything depending on either.
+	var changed []string
+	for name, d := range t.defs {
+		if pd, ok := p.defs[name]; !ok || pd != d {
+			changed = append(changed, name)
+		}
+	}
+	for name := range p.failed {
+		changed = append(changed, name)
+	}
+	dirty := map[string]bool{}
+	for _, n := range changed {
+		dirty[n] = true
+	}
+	for _, n := range p.dependents(changed) {
+		dirty[n] = true
+	}
+	r := &resolver{defs: t.defs, values: make(map[string]string, len(dirty)), state: map[string]uint8{}, base: p.resolved, dirty: dirty}
+	// Resolve in declaration order so that the first error reported is
+	// the first one written.
+	for _, name := range t.order {
+		if dirty[name] {
+			if _, err := r.resolve(name, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &Resolved{order: t.order, values: r.values, base: p.resolved}, nil
+}
+
+// resolver resolves variables with memoisation and cycle detection.
+type resolver struct {
+	defs   map[string]*definition
+	values map[string]string
+	state  map[string]uint8 // 1 = in progress
+	base   *Resolved        // values to reuse for clean variables
+	dirty  map[string]bool
+	sb     strings.Builder
+}
+
+type refStep struct {
+	from, to string
+}
+
+func (r *resolver) resolve(name string, chain []refStep) (string, error) {
+	if v, ok := r.values[name]; ok {
+		return v, nil
+	}
+	if r.base != nil && !r.dirty[name] {
+		if v, ok := r.base.values[name]; ok {
+			return v, nil
+		}
+	}
+	d := r.defs[name]
+	if d == nil {
+		return "", errUndefined
+	}
+	if d.simple {
+		r.values[name] = d.raw
+		return d.raw, nil
+	}
+	if r.state[name] == 1 {
+		return "", r.cycleError(name, chain)
+	}
+	r.state[name] = 1
+	var b strings.Builder
+	for _, p := range d.parts {
+		if p.ref == "" {
+			b.WriteString(p.lit)
+			continue
+		}
+		v, err := r.resolve(p.ref, append(chain, refStep{name, p.ref}))
+		if err == errUndefined {
+			return "", undefinedError(d.prov, p.ref, r.defs)
+		}
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(v)
+	}
+	delete(r.state, name)
+	v := b.String()
+	r.values[name] = v
+	return v, nil
+}
+
+var errUndefined = fmt.Errorf("undefined variable")
+
+func undefinedError(p node.Provenance, name string, defs map[string]*definition) error {
+	e := node.Errorf(p, node.UnresolvedVariable, "reference to undefined variable '%s'", name)
+	if s := similar(name, defs); s != "" {
+		e.Detail = fmt.Sprintf("Did you mean '%s'?", s)
+	}
+	return e
+}
+
+func (r *resolver) cycleError(name string, chain []refStep) error {
+	start := 0
+	for i, st := range chain {
+		if st.from == name {
+			start = i
+			break
+		}
+	}
+	var lines []string
+	for _, st := range chain[start:] {
+		lines = append(lines, fmt.Sprintf("%s: variable '%s' refers to variable '%s'", r.defs[st.from].prov, st.from, st.to))
+	}
+	return &node.Error{Prov: r.defs[name].prov, Reason: node.CircularReferenceVariable,
+		Msg: fmt.Sprintf("circular dependency detected on variable '%s'", name), Detail: strings.Join(lines, "\n")}
+}
+
+// similar suggests a defined name close to a misspelt one.
+func similar(name string, defs map[string]*definition) string {
+	best, bestD := "", 3
+	names := make([]string, 0, len(defs))
+	for n := range defs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if d := distance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance, capped for long strings.
+func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 99
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
