@@ -1,0 +1,219 @@
+package element
+
+import "sort"
+
+// Scope selects which dependencies a walk follows.
+type Scope uint8
+
+// The scopes of BuildStream: All follows every dependency; Build gives
+// what is staged to build an element (its build dependencies and their
+// runtime dependencies, without the element); Run gives what is needed to
+// run it (itself and its runtime dependencies, recursively).
+const (
+	ScopeAll Scope = iota + 1
+	ScopeBuild
+	ScopeRun
+)
+
+// BuildDeps returns e's direct build dependencies in sorted order.
+func (e *Element) BuildDeps() []*Element { return e.direct(DepBuild) }
+
+// RuntimeDeps returns e's direct runtime dependencies in sorted order.
+func (e *Element) RuntimeDeps() []*Element { return e.direct(DepRuntime) }
+
+func (e *Element) direct(t DepType) []*Element {
+	var out []*Element
+	for _, d := range e.Deps {
+		if d.Type&t != 0 {
+			out = append(out, d.Element)
+		}
+	}
+	return out
+}
+
+// DirectDeps returns e's direct dependencies for scope, without
+// duplicates: build dependencies first, then runtime ones (for ScopeAll).
+func (e *Element) DirectDeps(scope Scope) []*Element {
+	switch scope {
+	case ScopeBuild:
+		return e.BuildDeps()
+	case ScopeRun:
+		return e.RuntimeDeps()
+	}
+	out := e.BuildDeps()
+	for _, d := range e.RuntimeDeps() {
+		if !containsElement(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func containsElement(list []*Element, e *Element) bool {
+	for _, x := range list {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// Walker walks dependencies in staging order. One Walker shares its
+// visited sets across several walks, as BuildStream does when it lists
+// the dependencies of several targets.
+type Walker struct {
+	visitedBuild map[*Element]bool
+	visitedRun   map[*Element]bool
+}
+
+// NewWalker returns a Walker with nothing visited.
+func NewWalker() *Walker {
+	return &Walker{visitedBuild: map[*Element]bool{}, visitedRun: map[*Element]bool{}}
+}
+
+// Walk calls fn for e's dependencies in scope, recursively, depth-first
+// post-order (dependencies before what depends on them), each once.
+func (w *Walker) Walk(e *Element, scope Scope, fn func(*Element)) {
+	if (scope == ScopeBuild || scope == ScopeAll) && w.visitedBuild[e] {
+		return
+	}
+	if (scope == ScopeRun || scope == ScopeAll) && w.visitedRun[e] {
+		return
+	}
+	w.visit(e, scope, fn)
+}
+
+func (w *Walker) visit(e *Element, scope Scope, fn func(*Element)) {
+	switch scope {
+	case ScopeAll:
+		w.visitedBuild[e] = true
+		w.visitedRun[e] = true
+		for _, d := range e.Deps {
+			if d.Type&DepBuild != 0 && !w.visitedBuild[d.Element] && !w.visitedRun[d.Element] {
+				w.visit(d.Element, ScopeAll, fn)
+			}
+		}
+		for _, d := range e.Deps {
+			if d.Type&DepRuntime != 0 && !w.visitedBuild[d.Element] && !w.visitedRun[d.Element] {
+				w.visit(d.Element, ScopeAll, fn)
+			}
+		}
+		fn(e)
+	case ScopeBuild:
+		w.visitedBuild[e] = true
+		for _, d := range e.Deps {
+			if d.Type&DepBuild != 0 && !w.visitedRun[d.Element] {
+				w.visit(d.Element, ScopeRun, fn)
+			}
+		}
+	case ScopeRun:
+		w.visitedRun[e] = true
+		for _, d := range e.Deps {
+			if d.Type&DepRuntime != 0 && !w.visitedRun[d.Element] {
+				w.visit(d.Element, ScopeRun, fn)
+			}
+		}
+		fn(e)
+	}
+}
+
+// Dependencies lists, for all targets together, their dependencies in
+// scope in staging order, each element once.
+func Dependencies(targets []*Element, scope Scope) []*Element {
+	var out []*Element
+	w := NewWalker()
+	for _, t := range targets {
+		w.Walk(t, scope, func(e *Element) { out = append(out, e) })
+	}
+	return out
+}
+
+// Selection names which elements a command acts on, relative to its
+// targets (the --deps option).
+type Selection string
+
+// The selections of --deps.
+const (
+	SelectNone  Selection = "none"
+	SelectRun   Selection = "run"
+	SelectBuild Selection = "build"
+	SelectAll   Selection = "all"
+)
+
+// Select returns the elements selected by sel for targets, minus those
+// reachable only through the excepted elements.
+func Select(targets []*Element, sel Selection, except []*Element) []*Element {
+	var elements []*Element
+	switch sel {
+	case SelectNone:
+		elements = targets
+	case SelectRun:
+		elements = Dependencies(targets, ScopeRun)
+	case SelectBuild:
+		elements = Dependencies(targets, ScopeBuild)
+	default:
+		elements = Dependencies(targets, ScopeAll)
+	}
+	return exceptElements(targets, elements, except)
+}
+
+// exceptElements removes from elements what can only be reached from the
+// targets through an excepted element. Where an excepted element's
+// dependencies meet the targets' graph, the graph is cut.
+func exceptElements(targets, elements, except []*Element) []*Element {
+	if len(except) == 0 {
+		return elements
+	}
+	targeted := map[*Element]bool{}
+	for _, e := range Dependencies(targets, ScopeAll) {
+		targeted[e] = true
+	}
+	// The first elements of the targets' graph met going down from each
+	// excepted element.
+	intersection := map[*Element]bool{}
+	visited := map[*Element]bool{}
+	var find func(e *Element)
+	find = func(e *Element) {
+		if visited[e] {
+			return
+		}
+		visited[e] = true
+		if targeted[e] {
+			intersection[e] = true
+			return
+		}
+		for _, d := range e.DirectDeps(ScopeAll) {
+			find(d)
+		}
+	}
+	for _, e := range except {
+		find(e)
+	}
+	// What the targets still reach without passing through those.
+	reach := map[*Element]bool{}
+	queue := append([]*Element(nil), targets...)
+	for len(queue) > 0 {
+		e := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if reach[e] || intersection[e] {
+			continue
+		}
+		reach[e] = true
+		queue = append(queue, e.DirectDeps(ScopeAll)...)
+	}
+	var out []*Element
+	for _, e := range elements {
+		if reach[e] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// SortByName sorts elements by name, as `--order alpha` does (BuildStream
+// compares the project-local names).
+func SortByName(elements []*Element) []*Element {
+	out := append([]*Element(nil), elements...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
