@@ -1,0 +1,184 @@
+package plugins
+
+import (
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/bstgo/bst/cas"
+	"github.com/bstgo/bst/loader/node"
+	"github.com/bstgo/bst/source"
+)
+
+// downloadableKeys are the keys shared by sources that download one file.
+var downloadableKeys = []string{"url", "ref", "version-guess-pattern", "version"}
+
+// downloadable is the common part of remote and tar: BuildStream's
+// DownloadableFileSource.
+type downloadable struct {
+	// OriginalURL is the URL as written, alias included: it is what enters
+	// the key, so redefining an alias or adding a mirror changes no key.
+	OriginalURL string
+	URL         string // with the alias expanded
+	Ref         string
+	Version     *string
+	Pattern     *string
+}
+
+func configureDownloadable(ctx source.Context, cfg *node.Node) (downloadable, error) {
+	var d downloadable
+	u, err := cfg.GetScalar("url", false)
+	if err != nil {
+		return d, err
+	}
+	d.OriginalURL = u.Value()
+	if d.URL, err = ctx.TranslateURL(d.OriginalURL, u.Prov()); err != nil {
+		return d, err
+	}
+	if d.Ref, err = cfg.GetString("ref", ""); err != nil {
+		return d, err
+	}
+	for _, opt := range []struct {
+		key string
+		dst **string
+	}{{"version", &d.Version}, {"version-guess-pattern", &d.Pattern}} {
+		v, err := cfg.GetScalar(opt.key, true)
+		if err != nil {
+			return d, err
+		}
+		if v != nil {
+			s := v.Value()
+			*opt.dst = &s
+		}
+	}
+	return d, nil
+}
+
+func (d downloadable) Resolved() bool { return d.Ref != "" }
+
+// key is DownloadableFileSource.get_unique_key: the URL as written, the ref,
+// then the version, or else the version guessing pattern, when given.
+func (d downloadable) key() []any {
+	k := []any{d.OriginalURL, d.Ref}
+	if d.Version != nil {
+		k = append(k, *d.Version)
+	} else if d.Pattern != nil {
+		k = append(k, *d.Pattern)
+	}
+	return k
+}
+
+// remoteKind downloads one file.
+type remoteKind struct{}
+
+func (remoteKind) Name() string { return "remote" }
+func (remoteKind) ConfigKeys() []string {
+	return append(append([]string(nil), downloadableKeys...), "filename", "executable")
+}
+
+func (remoteKind) Configure(ctx source.Context, cfg *node.Node) (source.Source, error) {
+	d, err := configureDownloadable(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &remoteSource{downloadable: d}
+	if s.Filename, err = cfg.GetString("filename", path.Base(d.URL)); err != nil {
+		return nil, err
+	}
+	if strings.Contains(s.Filename, "/") {
+		return nil, node.Errorf(cfg.KeyProv("filename"), node.InvalidData, "filename parameter cannot contain directories")
+	}
+	if s.Executable, err = cfg.GetBool("executable", false); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+type remoteSource struct {
+	downloadable
+	Filename   string
+	Executable bool
+}
+
+func (s *remoteSource) UniqueKey() any { return append(s.key(), s.Filename, s.Executable) }
+
+// tarKind downloads and unpacks a tarball.
+type tarKind struct{}
+
+func (tarKind) Name() string         { return "tar" }
+func (tarKind) ConfigKeys() []string { return append(append([]string(nil), downloadableKeys...), "base-dir") }
+
+func (tarKind) Configure(ctx source.Context, cfg *node.Node) (source.Source, error) {
+	d, err := configureDownloadable(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &tarSource{downloadable: d}
+	if s.BaseDir, err = cfg.GetString("base-dir", "*"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+type tarSource struct {
+	downloadable
+	BaseDir string
+}
+
+func (s *tarSource) UniqueKey() any { return append(s.key(), s.BaseDir) }
+
+// localKind takes files from the project.
+type localKind struct{}
+
+func (localKind) Name() string         { return "local" }
+func (localKind) ConfigKeys() []string { return []string{"path"} }
+
+func (localKind) Configure(ctx source.Context, cfg *node.Node) (source.Source, error) {
+	p, err := cfg.GetScalar("path", false)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := ctx.ProjectPath(p)
+	if err != nil {
+		return nil, err
+	}
+	return &localSource{Path: rel, full: filepath.Join(ctx.ProjectDir(), rel), prov: p.Prov()}, nil
+}
+
+// localSource's key is the hash of the REAPI Directory digest of its files,
+// which takes reading them: LoadKey does that, once.
+type localSource struct {
+	Path string
+	full string
+	prov node.Provenance
+
+	once   sync.Once
+	digest cas.Digest
+	err    error
+}
+
+func (s *localSource) Resolved() bool { return true }
+
+// LoadKey computes the digest of the files.
+func (s *localSource) LoadKey() error {
+	s.once.Do(func() {
+		s.digest, s.err = cas.DirectoryDigest(s.full)
+		if s.err != nil {
+			s.err = node.Errorf(s.prov, node.MissingFile, "reading local source '%s': %v", s.Path, s.err)
+		}
+	})
+	return s.err
+}
+
+// UniqueKey is the hex hash of the directory digest; LoadKey must have
+// succeeded first.
+func (s *localSource) UniqueKey() any {
+	if err := s.LoadKey(); err != nil {
+		return nil
+	}
+	return s.digest.Hash()
+}
+
+// LocalPath returns the source's absolute path.
+func (s *localSource) LocalPath() string { return s.full }
