@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/bstgo/bst/loader"
+	"github.com/bstgo/bst/plugins"
+)
+
+// app holds the global options and what is loaded from them, shared by all
+// commands of one invocation.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	directory     string
+	configFile    string
+	options       []string
+	noInteractive bool
+	verbose       bool
+	noVerbose     bool
+	debug         bool
+	noDebug       bool
+	colors        bool
+	noColors      bool
+	strict        bool
+	noStrict      bool
+
+	exitCode int
+	user     *loader.UserConfig
+	project  *loader.Project
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr}
+}
+
+// newRootCommand builds the command tree. Every subcommand is listed here,
+// in one place.
+func newRootCommand(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "bst",
+		Short: "Build BuildStream 2 projects in a sandbox",
+		Long: `bst builds BuildStream 2 projects: it reads project.conf and .bst elements,
+computes BuildStream-compatible cache keys and builds every element in a
+sandbox that contains nothing from the host.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetVersionTemplate("bst {{.Version}}\n")
+	f := root.PersistentFlags()
+	f.StringVarP(&a.directory, "directory", "C", "", "project directory (default: the current directory; bst searches upwards for project.conf)")
+	f.StringVarP(&a.configFile, "config", "c", "", "user configuration file (default: ~/.config/buildstream.conf)")
+	f.StringArrayVarP(&a.options, "option", "o", nil, "set project option KEY to VALUE (written -o KEY VALUE; repeatable)")
+	f.BoolVar(&a.noInteractive, "no-interactive", false, "never ask questions, even on a terminal")
+	f.BoolVar(&a.verbose, "verbose", false, "print more messages")
+	f.BoolVar(&a.noVerbose, "no-verbose", false, "print fewer messages")
+	f.BoolVar(&a.debug, "debug", false, "print debugging output, such as the reason of errors")
+	f.BoolVar(&a.noDebug, "no-debug", false, "do not print debugging output")
+	f.BoolVar(&a.colors, "colors", false, "force colours on")
+	f.BoolVar(&a.noColors, "no-colors", false, "force colours off")
+	f.BoolVar(&a.strict, "strict", false, "build in strict mode (the default unless the user configuration says otherwise)")
+	f.BoolVar(&a.noStrict, "no-strict", false, "build in non-strict mode")
+	root.MarkFlagsMutuallyExclusive("colors", "no-colors")
+	root.MarkFlagsMutuallyExclusive("strict", "no-strict")
+	root.MarkFlagsMutuallyExclusive("verbose", "no-verbose")
+	root.MarkFlagsMutuallyExclusive("debug", "no-debug")
+	root.MarkPersistentFlagFilename("config")
+	root.MarkPersistentFlagDirname("directory")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err.Error()} })
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return &usageError{fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())}
+		}
+		return nil
+	}
+	root.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+
+	root.AddCommand(
+		newInitCommand(a),
+		newShowCommand(a),
+	)
+	return root
+}
+
+// interactive reports whether bst may ask the user questions.
+func (a *app) interactive() bool {
+	if a.noInteractive {
+		return false
+	}
+	f, ok := a.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// useColors decides whether output is coloured.
+func (a *app) useColors() bool {
+	if a.colors || a.noColors {
+		return a.colors
+	}
+	f, ok := a.stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+}
+
+// userConfig loads the user configuration once.
+func (a *app) userConfig() (*loader.UserConfig, error) {
+	if a.user != nil {
+		return a.user, nil
+	}
+	path := a.configFile
+	if path == "" {
+		path = loader.DefaultUserConfigPath()
+	}
+	uc, err := loader.LoadUserConfig(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading user configuration: %w", err)
+	}
+	a.user = uc
+	return uc, nil
+}
+
+// cliOptions parses the KEY=VALUE pairs of -o.
+func (a *app) cliOptions() ([][2]string, error) {
+	var out [][2]string
+	for _, o := range a.options {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok {
+			return nil, &usageError{fmt.Sprintf("option %q needs a value: write -o KEY VALUE", o)}
+		}
+		out = append(out, [2]string{k, v})
+	}
+	return out, nil
+}
+
+// loadProject loads the project once.
+func (a *app) loadProject(ctx context.Context) (*loader.Project, error) {
+	if a.project != nil {
+		return a.project, nil
+	}
+	uc, err := a.userConfig()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := a.cliOptions()
+	if err != nil {
+		return nil, err
+	}
+	p, err := loader.LoadProject(ctx, loader.Settings{
+		Directory: a.directory,
+		User:      uc,
+		Options:   opts,
+		MaxJobs:   uc.MaxJobs,
+		Registry:  plugins.Builtin(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading project: %w", err)
+	}
+	a.project = p
+	return p, nil
+}
+
+// strictMode is the effective strict setting for the loaded project.
+func (a *app) strictMode() bool {
+	if a.strict || a.noStrict {
+		return a.strict
+	}
+	if a.user != nil && a.project != nil {
+		return a.user.Strict(a.project.Name)
+	}
+	return true
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "2.8.0+bst.dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one bst invocation and returns its exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := newApp(stdin, stdout, stderr)
+	root := newRootCommand(app)
+	root.SetArgs(rewriteOptionArgs(args))
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return app.exitCode
+	}
+	return reportError(stderr, err, app.debug)
+}
+
+// rewriteOptionArgs turns BuildStream's two-valued `-o KEY VALUE` (and
+// `--option KEY VALUE`) into `--option=KEY=VALUE`, which the flag parser
+// understands. Arguments after `--` are left alone.
+func rewriteOptionArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			out = append(out, args[i:]...)
+			break
+		}
+		if (a == "-o" || a == "--option") && i+2 < len(args) {
+			out = append(out, fmt.Sprintf("--option=%s=%s", args[i+1], args[i+2]))
+			i += 2
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}

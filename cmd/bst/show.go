@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/ui"
+)
+
+// defaultShowFormat is used until the user configuration's element-format
+// can be rendered (keys and states come with the cache).
+const defaultShowFormat = "%{name}"
+
+func newShowCommand(a *app) *cobra.Command {
+	var (
+		deps   string
+		except []string
+		order  string
+		format string
+	)
+	c := &cobra.Command{
+		Use:   "show [ELEMENT...]",
+		Short: "Show elements in the pipeline",
+		Long: `Show elements and their dependencies.
+
+ELEMENT may be a glob: * matches within a directory, ** across directories.
+With no ELEMENT, the project's default targets are shown, or every element.
+
+--deps selects what is shown besides the targets:
+  none   the targets only
+  run    the targets and their runtime dependencies
+  build  the build dependencies of the targets, without the targets
+  all    the targets and all their dependencies (the default)
+
+--format takes a template of %{symbol} fields, each with an optional
+Python-style format spec such as %{name: >30} or %{kind:^10}. Symbols:
+
+  %{name}          the element's name
+  %{kind}          the element's kind
+  %{description}   the element's description
+  %{config}        the element's configuration, as YAML
+  %{vars}          the element's variables, as YAML
+  %{env}           the element's environment, as YAML
+  %{public}        the element's public data, as YAML
+  %{deps}          the element's direct dependencies, as a YAML list
+  %{build-deps}    its direct build dependencies, as a YAML list
+  %{runtime-deps}  its direct runtime dependencies, as a YAML list`,
+		RunE: func(c *cobra.Command, args []string) error {
+			sel := element.Selection(deps)
+			switch sel {
+			case element.SelectNone, element.SelectRun, element.SelectBuild, element.SelectAll:
+			default:
+				return &usageError{fmt.Sprintf("invalid value %q for --deps: choose none, run, build or all", deps)}
+			}
+			if order != "stage" && order != "alpha" {
+				return &usageError{fmt.Sprintf("invalid value %q for --order: choose stage or alpha", order)}
+			}
+			tmpl, err := ui.ParseTemplate(format)
+			if err != nil {
+				return &usageError{fmt.Sprintf("invalid --format: %v", err)}
+			}
+			p, err := a.loadProject(c.Context())
+			if err != nil {
+				return err
+			}
+			targets, err := p.ExpandTargets(args)
+			if err != nil {
+				return err
+			}
+			exceptNames, err := p.ExpandTargets(except)
+			if err != nil {
+				return err
+			}
+			if len(except) == 0 {
+				exceptNames = nil
+			}
+			g, err := p.Load(c.Context(), append(append([]string(nil), targets...), exceptNames...))
+			if err != nil {
+				return err
+			}
+			var roots, exc []*element.Element
+			for _, n := range targets {
+				roots = appendUnique(roots, g.Target(n))
+			}
+			for _, n := range exceptNames {
+				exc = appendUnique(exc, g.Target(n))
+			}
+			elements := element.Select(roots, sel, exc)
+			if order == "alpha" {
+				elements = element.SortByName(elements)
+			}
+			var style func(name, s string) string
+			if a.useColors() {
+				style = ui.Colorize
+			}
+			var b strings.Builder
+			for _, e := range elements {
+				line, err := tmpl.Render(ui.ElementSymbols(e), style)
+				if err != nil {
+					return err
+				}
+				b.WriteString(line)
+				b.WriteByte('\n')
+			}
+			_, err = fmt.Fprint(a.stdout, b.String())
+			return err
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&deps, "deps", "d", "all", "the dependencies to show: none, run, build or all")
+	f.StringArrayVar(&except, "except", nil, "except these elements and what only they depend on (repeatable)")
+	f.StringVar(&order, "order", "stage", "the order: stage (dependencies first) or alpha")
+	f.StringVarP(&format, "format", "f", defaultShowFormat, "the format of each line (see above)")
+	_ = c.RegisterFlagCompletionFunc("deps", cobra.FixedCompletions([]string{"none", "run", "build", "all"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"stage", "alpha"}, cobra.ShellCompDirectiveNoFileComp))
+	c.ValidArgsFunction = a.completeElements
+	return c
+}
+
+func appendUnique(list []*element.Element, e *element.Element) []*element.Element {
+	for _, x := range list {
+		if x == e {
+			return list
+		}
+	}
+	return append(list, e)
+}

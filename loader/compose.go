@@ -1,0 +1,391 @@
+package loader
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/loader/node"
+	"github.com/bstgo/bst/loader/options"
+	"github.com/bstgo/bst/loader/variables"
+	"github.com/bstgo/bst/source"
+)
+
+var elementKeys = []string{
+	"kind", "depends", "sources", "sandbox", "variables", "environment", "environment-nocache",
+	"config", "public", "description", "build-depends", "runtime-depends",
+}
+
+// compose builds the element from its processed .bst mapping, in
+// BuildStream's order: built-in defaults, project.conf, the kind's
+// defaults, the project's `elements:` overrides, then the file.
+func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, error) {
+	n := le.node
+	kd, err := p.kindDefaultsFor(k)
+	if err != nil {
+		return nil, err
+	}
+	e := &element.Element{
+		Name: le.name, FullName: le.name, Project: p.Name, Kind: k.Name(), Prov: n.Prov(), Plugin: k,
+	}
+	if e.Description, err = n.GetString("description", ""); err != nil {
+		return nil, err
+	}
+	for _, key := range []string{"variables", "environment", "config", "public", "sandbox"} {
+		if _, err := n.GetMapping(key, true); err != nil {
+			return nil, err
+		}
+	}
+
+	// Variables.
+	own := node.NewMapping(node.Synthetic)
+	if v := n.Get("variables"); v != nil {
+		if err := variables.CheckProtected(v); err != nil {
+			return nil, err
+		}
+		own = v.Clone()
+		if err := node.AssertComposited(own); err != nil {
+			return nil, err
+		}
+	}
+	own.Set("element-name", node.NewScalar(node.Synthetic, le.name))
+	table, err := kd.variables.Overlay(own)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := table.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	e.Variables = vars
+
+	// Environment.
+	env := kd.environment
+	if own := n.Get("environment"); own != nil {
+		env = env.Clone()
+		if err := node.Composite(own, env); err != nil {
+			return nil, err
+		}
+		if err := node.AssertComposited(env); err != nil {
+			return nil, err
+		}
+		env, err = vars.ExpandNode(env)
+	} else {
+		env, err = kd.expandShared("environment", kd.environment, vars)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i, key := range env.Keys() {
+		v := env.Items()[i]
+		if !v.IsScalar() {
+			return nil, node.Errorf(v.Prov(), node.InvalidData, "value of environment variable '%s' is not of the expected type 'str'", key)
+		}
+		e.Environment = append(e.Environment, element.Variable{Name: key, Value: v.Value()})
+	}
+
+	// Environment variables left out of the cache key: a set.
+	nc, err := n.GetStringList("environment-nocache")
+	if err != nil {
+		return nil, err
+	}
+	e.EnvNoCache = dedupSorted(append(append([]string(nil), kd.envNoCache...), nc...))
+
+	// Public data: the element's own, with the split rules of the project
+	// and the kind extended by the element's.
+	if own := n.Get("public"); own != nil {
+		public := own.Clone()
+		bst := public.Get("bst")
+		if bst == nil {
+			bst = node.NewMapping(node.Synthetic)
+		} else if !bst.IsMapping() {
+			return nil, node.Errorf(bst.Prov(), node.InvalidData, "value of 'public.bst' is not of the expected type 'dict'")
+		}
+		splits := kd.splits.Clone()
+		if es := bst.Get("split-rules"); es != nil {
+			if !es.IsMapping() {
+				return nil, node.Errorf(es.Prov(), node.InvalidData, "value of 'split-rules' is not of the expected type 'dict'")
+			}
+			if err := node.Composite(es, splits); err != nil {
+				return nil, err
+			}
+		}
+		bst.Set("split-rules", splits)
+		public.Set("bst", bst)
+		if err := node.AssertComposited(public); err != nil {
+			return nil, err
+		}
+		if e.Public, err = vars.ExpandNode(public); err != nil {
+			return nil, err
+		}
+	} else {
+		public := node.NewMapping(node.Synthetic)
+		bst := node.NewMapping(node.Synthetic)
+		splits, err := kd.expandShared("split-rules", kd.splits, vars)
+		if err != nil {
+			return nil, err
+		}
+		bst.Set("split-rules", splits)
+		public.Set("bst", bst)
+		e.Public = public
+	}
+
+	// Configuration and sandbox.
+	if e.Config, err = kd.composeExpand("config", kd.config, n.Get("config"), vars); err != nil {
+		return nil, err
+	}
+	if e.Sandbox, err = kd.composeExpand("sandbox", kd.sandbox, n.Get("sandbox"), vars); err != nil {
+		return nil, err
+	}
+	if err := e.Sandbox.ValidateKeys("build-uid", "build-gid", "build-os", "build-arch", "remote-apis-socket"); err != nil {
+		return nil, err
+	}
+	if e.KindConfig, err = k.Configure(e.Config, vars); err != nil {
+		return nil, err
+	}
+	if e.SandboxConfig, err = p.sandboxConfig(e.Sandbox); err != nil {
+		return nil, err
+	}
+
+	// Sources.
+	srcs, err := n.GetSequence("sources", true)
+	if err != nil {
+		return nil, err
+	}
+	flags := k.Flags()
+	if srcs != nil {
+		if flags.ForbidSources && srcs.Len() > 0 {
+			return nil, node.Errorf(srcs.Prov(), node.ElementConfigurationInvalid,
+				"%s: elements of kind '%s' may not have sources", le.name, k.Name())
+		}
+		for _, sn := range srcs.Items() {
+			s, err := p.configureSource(sn, vars)
+			if err != nil {
+				return nil, err
+			}
+			e.Sources = append(e.Sources, s)
+		}
+	}
+	if flags.RequiresSources && len(e.Sources) == 0 {
+		return nil, node.Errorf(n.Prov(), node.ElementConfigurationInvalid,
+			"%s: elements of kind '%s' need at least one source", le.name, k.Name())
+	}
+	return e, nil
+}
+
+func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*element.Source, error) {
+	if !sn.IsMapping() {
+		return nil, node.Errorf(sn.Prov(), node.InvalidData, "sources must be dictionaries")
+	}
+	kindName, err := sn.RequireString("kind")
+	if err != nil {
+		return nil, err
+	}
+	sk, ok := p.Registry.Source(kindName)
+	if !ok {
+		return nil, node.Errorf(sn.KeyProv("kind"), node.PluginNotFound, "no source plugin registered for kind '%s'", kindName)
+	}
+	cfg := sn.Clone()
+	if ov := p.SourceOverrides.Get(kindName); ov != nil {
+		if !ov.IsMapping() {
+			return nil, node.Errorf(ov.Prov(), node.InvalidData, "value of 'sources.%s' is not of the expected type 'dict'", kindName)
+		}
+		if err := ov.ValidateKeys("config"); err != nil {
+			return nil, err
+		}
+		if c := ov.Get("config"); c != nil {
+			base := c.Clone()
+			if err := node.Composite(cfg, base); err != nil {
+				return nil, err
+			}
+			cfg = base
+		}
+	}
+	if err := node.AssertComposited(cfg); err != nil {
+		return nil, err
+	}
+	if cfg, err = vars.ExpandNode(cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.ValidateKeys(append([]string{"kind", "directory", "provenance"}, sk.ConfigKeys()...)...); err != nil {
+		return nil, err
+	}
+	dir, err := cfg.GetString("directory", "")
+	if err != nil {
+		return nil, err
+	}
+	if pn, err := cfg.GetMapping("provenance", true); err != nil {
+		return nil, err
+	} else if pn != nil {
+		for i, k := range pn.Keys() {
+			if !contains(p.ProvenanceKeys, k) {
+				return nil, node.Errorf(pn.Items()[i].Prov(), node.UndefinedProvenanceAttr,
+					"provenance attribute '%s' is not declared in the project's source-provenance-attributes", k)
+			}
+		}
+	}
+	plugin, err := sk.Configure(sourceContext{p}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &element.Source{Kind: kindName, Directory: dir, Node: cfg, Plugin: plugin}, nil
+}
+
+// sandboxConfig reads an element's sandbox configuration. The build OS
+// and architecture default to the host's, in BuildStream's names.
+func (p *Project) sandboxConfig(n *node.Node) (element.SandboxConfig, error) {
+	var sc element.SandboxConfig
+	osName, err := n.GetString("build-os", "")
+	if err != nil {
+		return sc, err
+	}
+	if osName == "" {
+		osName = p.Options.HostOS()
+	}
+	sc.BuildOS = strings.ToLower(osName)
+	arch, err := n.GetScalar("build-arch", true)
+	if err != nil {
+		return sc, err
+	}
+	if arch != nil && arch.Value() != "" {
+		if sc.BuildArch, err = options.CanonicalArch(arch.Value()); err != nil {
+			return sc, node.Errorf(arch.Prov(), node.InvalidData, "%v", err)
+		}
+	} else {
+		sc.BuildArch = p.Options.HostArch()
+	}
+	for _, id := range []struct {
+		key string
+		dst **int
+	}{{"build-uid", &sc.BuildUID}, {"build-gid", &sc.BuildGID}} {
+		if v := n.Get(id.key); v != nil {
+			i, err := v.AsInt(id.key)
+			if err != nil {
+				return sc, err
+			}
+			*id.dst = &i
+		}
+	}
+	if ras, err := n.GetMapping("remote-apis-socket", true); err != nil {
+		return sc, err
+	} else if ras != nil {
+		if err := ras.ValidateKeys("path", "action-cache-enable-update"); err != nil {
+			return sc, err
+		}
+		if sc.RemoteAPIsSocketPath, err = ras.RequireString("path"); err != nil {
+			return sc, err
+		}
+		if sc.RemoteAPIsACUpdate, err = ras.GetBool("action-cache-enable-update", false); err != nil {
+			return sc, err
+		}
+	}
+	return sc, nil
+}
+
+// sourceContext gives source kinds what they may know of the project.
+type sourceContext struct{ p *Project }
+
+var _ source.Context = sourceContext{}
+
+func (c sourceContext) ProjectDir() string { return c.p.Dir }
+
+func (c sourceContext) ProjectPath(n *node.Node) (string, error) {
+	return projectPath(c.p.Dir, n, true, false)
+}
+
+// uriSchemes are the URL prefixes that are never aliases.
+var uriSchemes = map[string]bool{"http": true, "https": true, "ftp": true, "file": true, "git": true, "sftp": true, "ssh": true}
+
+func (c sourceContext) TranslateURL(u string, prov node.Provenance) (string, error) {
+	alias, rest, ok := strings.Cut(u, ":")
+	if !ok || uriSchemes[strings.ToLower(alias)] {
+		return u, nil
+	}
+	base, ok := c.p.Aliases[alias]
+	if !ok {
+		return "", node.Errorf(prov, node.InvalidData, "URL '%s' uses alias '%s', which the project does not define", u, alias)
+	}
+	return base + rest, nil
+}
+
+// composeExpand composes an element's own mapping over a shared default
+// and expands variables, sharing the expanded default when the element
+// adds nothing.
+func (kd *kindDefaults) composeExpand(what string, shared, own *node.Node, vars *variables.Resolved) (*node.Node, error) {
+	if own == nil {
+		return kd.expandShared(what, shared, vars)
+	}
+	tree := shared.Clone()
+	if err := node.Composite(own, tree); err != nil {
+		return nil, err
+	}
+	if err := node.AssertComposited(tree); err != nil {
+		return nil, err
+	}
+	return vars.ExpandNode(tree)
+}
+
+var refRe = regexp.MustCompile(`%\{([a-zA-Z][a-zA-Z0-9_-]*)\}`)
+
+// expandShared expands a tree shared by all elements of the kind. The
+// result depends only on the values of the variables the tree refers to,
+// so it is cached under those values.
+func (kd *kindDefaults) expandShared(what string, shared *node.Node, vars *variables.Resolved) (*node.Node, error) {
+	refs := referencedVars(shared)
+	if len(refs) == 0 {
+		return shared, nil
+	}
+	var b strings.Builder
+	b.WriteString(what)
+	for _, r := range refs {
+		v, ok := vars.Get(r)
+		if !ok {
+			// Let expansion report the undefined variable.
+			return vars.ExpandNode(shared)
+		}
+		b.WriteByte(0)
+		b.WriteString(v)
+	}
+	key := b.String()
+	if t, ok := kd.expanded.Load(key); ok {
+		return t.(*node.Node), nil
+	}
+	t, err := vars.ExpandNode(shared)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := kd.expanded.LoadOrStore(key, t)
+	return actual.(*node.Node), nil
+}
+
+// referencedVars lists the variables named directly in a tree's scalars,
+// sorted and without duplicates.
+func referencedVars(n *node.Node) []string {
+	var refs []string
+	var walk func(*node.Node)
+	walk = func(n *node.Node) {
+		if n.IsScalar() {
+			for _, m := range refRe.FindAllStringSubmatch(n.Value(), -1) {
+				refs = append(refs, m[1])
+			}
+			return
+		}
+		for _, it := range n.Items() {
+			walk(it)
+		}
+	}
+	walk(n)
+	return dedupSorted(refs)
+}
+
+func dedupSorted(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}

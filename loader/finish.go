@@ -1,0 +1,343 @@
+package loader
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/loader/node"
+	"github.com/bstgo/bst/loader/variables"
+)
+
+// finish turns the loaded files into the element graph: it reports the
+// first error in a deterministic order, resolves links, detects cycles,
+// sorts every dependency list and checks each kind's constraints.
+func (l *loader) finish(targets []string) (*Graph, error) {
+	// Report the first error met walking from the targets in declaration
+	// order, whatever order the parallel loading finished in.
+	seen := map[*loadElement]bool{}
+	var walk func(le *loadElement, ref *loadDep) error
+	walk = func(le *loadElement, ref *loadDep) error {
+		if seen[le] {
+			return nil
+		}
+		seen[le] = true
+		if le.err != nil {
+			return l.locate(le, ref)
+		}
+		for _, d := range le.deps {
+			if err := walk(d.target, d); err != nil {
+				return err
+			}
+		}
+		if le.link != "" {
+			return walk(l.byNam[le.link], &loadDep{name: le.link, prov: le.linkProv})
+		}
+		return nil
+	}
+	roots := make([]*loadElement, len(targets))
+	for i, t := range targets {
+		roots[i] = l.byNam[t]
+		if err := walk(roots[i], nil); err != nil {
+			return nil, err
+		}
+	}
+
+	// Links stand for their targets, for dependencies and targets alike.
+	for i, r := range roots {
+		t, err := l.resolveLink(r)
+		if err != nil {
+			return nil, err
+		}
+		roots[i] = t
+	}
+	names := make([]string, 0, len(l.byNam))
+	for name := range l.byNam {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, d := range l.byNam[name].deps {
+			t, err := l.resolveLink(d.target)
+			if err != nil {
+				return nil, err
+			}
+			if t.kind.Name() == "junction" {
+				return nil, node.Errorf(d.prov, node.InvalidData, "cannot depend on junction '%s'", d.name)
+			}
+			d.target = t
+		}
+	}
+	for _, r := range roots {
+		if err := checkCycles(r); err != nil {
+			return nil, err
+		}
+	}
+
+	g := &Graph{Project: l.p, Elements: make(map[string]*element.Element, len(l.byNam)),
+		targets: make(map[string]*element.Element, len(targets))}
+	order := postOrder(roots)
+	for _, le := range order {
+		computeLevel(le)
+	}
+	var s sorter
+	for _, le := range order {
+		s.sort(le)
+		e := le.el
+		e.Deps = make([]*element.Dependency, len(le.deps))
+		for i, d := range le.deps {
+			e.Deps[i] = &element.Dependency{Element: d.target.el, Type: d.typ, Strict: d.strict, Config: d.config, Prov: d.prov}
+		}
+		g.Elements[e.Name] = e
+	}
+	for _, le := range order {
+		if err := checkElement(le); err != nil {
+			return nil, err
+		}
+	}
+	seenTarget := map[*element.Element]bool{}
+	for i, r := range roots {
+		g.targets[targets[i]] = r.el
+		if !seenTarget[r.el] {
+			seenTarget[r.el] = true
+			g.Targets = append(g.Targets, r.el)
+		}
+	}
+	return g, nil
+}
+
+// locate gives an error of le the provenance of the reference to it.
+func (l *loader) locate(le *loadElement, ref *loadDep) error {
+	if node.ReasonOf(le.err) != node.MissingFile {
+		return le.err
+	}
+	if e, ok := le.err.(*node.Error); ok && e.Prov.Valid() {
+		return le.err
+	}
+	rel, _ := filepath.Rel(l.p.Dir, l.p.ElementPath)
+	e := &node.Error{Reason: node.MissingFile, Err: le.err,
+		Msg: fmt.Sprintf("could not find element '%s' in elements directory '%s'", le.name, rel)}
+	if ref != nil {
+		e.Prov = ref.prov
+	}
+	// A common mistake is to name elements with the element path.
+	if rel != "." && strings.HasPrefix(le.name, rel+"/") {
+		trimmed := strings.TrimPrefix(le.name, rel+"/")
+		if _, err := os.Stat(filepath.Join(l.p.ElementPath, trimmed)); err == nil {
+			e.Detail = fmt.Sprintf("Did you mean '%s'?", trimmed)
+		}
+	}
+	return e
+}
+
+func (l *loader) resolveLink(le *loadElement) (*loadElement, error) {
+	start := le
+	for hops := 0; le.link != ""; hops++ {
+		if hops > len(l.byNam) {
+			return nil, node.Errorf(start.linkProv, node.CircularReference, "%s: links form a cycle", start.name)
+		}
+		le = l.byNam[le.link]
+	}
+	return le, nil
+}
+
+// checkCycles walks the graph from top depth-first, in declaration order,
+// and reports the first cycle with its whole chain.
+func checkCycles(top *loadElement) error {
+	type frame struct {
+		le *loadElement
+		i  int
+	}
+	stack := []frame{{le: top}}
+	onStack := map[*loadElement]bool{top: true}
+	done := map[*loadElement]bool{}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.i < len(f.le.deps) {
+			next := f.le.deps[f.i].target
+			f.i++
+			if onStack[next] {
+				var chain []string
+				in := false
+				for _, fr := range stack {
+					if fr.le == next {
+						in = true
+					}
+					if in {
+						chain = append(chain, fr.le.name)
+					}
+				}
+				chain = append(chain, next.name)
+				return &node.Error{Reason: node.CircularDependency,
+					Msg:    "circular dependency detected at element: " + next.name,
+					Detail: "Dependency chain: " + strings.Join(chain, " -> ")}
+			}
+			if !done[next] {
+				stack = append(stack, frame{le: next})
+				onStack[next] = true
+			}
+			continue
+		}
+		onStack[f.le] = false
+		done[f.le] = true
+		stack = stack[:len(stack)-1]
+	}
+	return nil
+}
+
+// postOrder lists every element reachable from roots, dependencies first.
+func postOrder(roots []*loadElement) []*loadElement {
+	var out []*loadElement
+	seen := map[*loadElement]bool{}
+	type frame struct {
+		le *loadElement
+		i  int
+	}
+	for _, r := range roots {
+		if seen[r] {
+			continue
+		}
+		seen[r] = true
+		stack := []frame{{le: r}}
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			if f.i < len(f.le.deps) {
+				next := f.le.deps[f.i].target
+				f.i++
+				if !seen[next] {
+					seen[next] = true
+					stack = append(stack, frame{le: next})
+				}
+				continue
+			}
+			out = append(out, f.le)
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return out
+}
+
+// computeLevel sets le.level once its dependencies have theirs (postOrder
+// guarantees that).
+func computeLevel(le *loadElement) {
+	lv := 1
+	for _, d := range le.deps {
+		if d.target.level+1 > lv {
+			lv = d.target.level + 1
+		}
+	}
+	le.level = lv
+}
+
+// sorter sorts dependency lists as BuildStream does.
+type sorter struct {
+	gen   int
+	stack []*loadElement
+}
+
+// depends reports whether a depends on b, directly or not. Only elements of
+// a higher level than b can lead to b, which prunes most of the search.
+func (s *sorter) depends(a, b *loadElement) bool {
+	if a.level <= b.level {
+		return false
+	}
+	s.gen++
+	s.stack = append(s.stack[:0], a)
+	a.mark = s.gen
+	for len(s.stack) > 0 {
+		x := s.stack[len(s.stack)-1]
+		s.stack = s.stack[:len(s.stack)-1]
+		for _, d := range x.deps {
+			t := d.target
+			if t == b {
+				return true
+			}
+			if t.mark != s.gen && t.level > b.level {
+				t.mark = s.gen
+				s.stack = append(s.stack, t)
+			}
+		}
+	}
+	return false
+}
+
+// sort orders le's dependencies with BuildStream's comparator and CPython's
+// list sort, which together decide the staging order and the cache keys.
+func (s *sorter) sort(le *loadElement) {
+	if len(le.deps) < 2 {
+		return
+	}
+	element.ListSort(le.deps, func(a, b *loadDep) int {
+		ea, eb := a.target, b.target
+		if s.depends(ea, eb) {
+			return 1
+		}
+		if s.depends(eb, ea) {
+			return -1
+		}
+		if a.typ != b.typ {
+			if a.typ == element.DepRuntime {
+				return 1
+			}
+			if b.typ == element.DepRuntime {
+				return -1
+			}
+		}
+		// Junctioned elements (compared by junction next) come with the
+		// junction issue; names decide between local elements.
+		return strings.Compare(ea.name, eb.name)
+	})
+}
+
+// checkElement applies the kind's constraints on the element's
+// dependencies and their configuration.
+func checkElement(le *loadElement) error {
+	e := le.el
+	flags := le.kind.Flags()
+	for _, d := range e.Deps {
+		if flags.ForbidBuildDeps && d.Type&element.DepBuild != 0 {
+			return node.Errorf(d.Prov, node.ElementConfigurationInvalid, "%s: build dependencies are forbidden for '%s' elements", e.Name, e.Kind)
+		}
+		if flags.ForbidRuntimeDeps && d.Type&element.DepRuntime != 0 {
+			return node.Errorf(d.Prov, node.ElementConfigurationInvalid, "%s: runtime dependencies are forbidden for '%s' elements", e.Name, e.Kind)
+		}
+	}
+	// Kinds that take dependency configuration see every build
+	// dependency; for the others, configuration is an error.
+	dc, configurable := e.KindConfig.(element.DependencyConfigurer)
+	var cfgs []element.DependencyConfig
+	for _, d := range e.Deps {
+		if d.Type&element.DepBuild == 0 {
+			continue
+		}
+		if !configurable {
+			if len(d.Config) > 0 {
+				return node.Errorf(d.Config[0].Prov(), node.InvalidDependencyConfig,
+					"%s: elements of kind '%s' do not accept configuration on their dependencies", e.Name, e.Kind)
+			}
+			continue
+		}
+		if len(d.Config) == 0 {
+			cfgs = append(cfgs, element.DependencyConfig{Element: d.Element, Path: d.Element.FullName})
+		}
+		for _, c := range d.Config {
+			expanded, err := e.Variables.(*variables.Resolved).ExpandNode(c)
+			if err != nil {
+				return err
+			}
+			cfgs = append(cfgs, element.DependencyConfig{Element: d.Element, Path: d.Element.FullName, Config: expanded})
+		}
+	}
+	if configurable {
+		if err := dc.ConfigureDependencies(cfgs); err != nil {
+			return err
+		}
+	}
+	if v, ok := e.Plugin.(element.Validator); ok {
+		return v.Validate(e)
+	}
+	return nil
+}

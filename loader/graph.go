@@ -1,0 +1,376 @@
+package loader
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/loader/node"
+)
+
+// loadElement is an element while the graph is being loaded.
+type loadElement struct {
+	name string
+	node *node.Node
+	kind element.Kind
+	deps []*loadDep // in declaration order, duplicates merged
+	el   *element.Element
+	err  error
+
+	// link is set for link elements: the name of the element they stand for.
+	link     string
+	linkProv node.Provenance
+
+	// Graph algorithms.
+	level int // 1 + the highest level of its dependencies; 0 = not computed
+	mark  int // generation stamp for searches
+}
+
+type loadDep struct {
+	name   string
+	typ    element.DepType
+	strict bool
+	config []*node.Node
+	prov   node.Provenance
+	target *loadElement
+}
+
+// Graph is a loaded element graph.
+type Graph struct {
+	Project *Project
+	// Targets are the requested elements, links resolved, in the order
+	// asked for.
+	Targets []*element.Element
+	// Elements holds every loaded element by name.
+	Elements map[string]*element.Element
+
+	targets map[string]*element.Element
+}
+
+// Target returns the element a requested target name stands for (a link's
+// target for a link), or nil if it was not requested.
+func (g *Graph) Target(name string) *element.Element { return g.targets[name] }
+
+// loader holds the state of one Load call.
+type loader struct {
+	p     *Project
+	ctx   context.Context
+	mu    sync.Mutex
+	byNam map[string]*loadElement
+	wg    sync.WaitGroup
+	sem   chan struct{}
+}
+
+// Load loads the named elements and everything they depend on.
+func (p *Project) Load(ctx context.Context, targets []string) (*Graph, error) {
+	l := &loader{p: p, ctx: ctx, byNam: map[string]*loadElement{}, sem: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	for _, t := range targets {
+		if err := checkTargetName(t); err != nil {
+			return nil, err
+		}
+		l.request(t)
+	}
+	l.wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return l.finish(targets)
+}
+
+func checkTargetName(t string) error {
+	if strings.Contains(t, ":") {
+		return &node.Error{Reason: node.InvalidJunction,
+			Msg: fmt.Sprintf("cannot load '%s': elements of junctioned projects are not supported yet", t)}
+	}
+	if !strings.HasSuffix(t, ".bst") {
+		return &node.Error{Reason: node.InvalidElementNames,
+			Msg:    fmt.Sprintf("invalid element name '%s': element names end in .bst", t),
+			Detail: "Element names are paths relative to the project's element path, such as base/alpine.bst."}
+	}
+	if !validChars(t) {
+		return &node.Error{Reason: node.BadCharactersInName, Msg: fmt.Sprintf("element '%s' has invalid characters", t)}
+	}
+	return nil
+}
+
+// validChars reports whether a name is printable 7-bit ASCII without
+// characters that are invalid in file names on some systems.
+func validChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= 31 || c >= 127 || strings.IndexByte(`<>"|?*`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// request schedules the loading of name, once.
+func (l *loader) request(name string) *loadElement {
+	l.mu.Lock()
+	le := l.byNam[name]
+	if le != nil {
+		l.mu.Unlock()
+		return le
+	}
+	le = &loadElement{name: name}
+	l.byNam[name] = le
+	l.mu.Unlock()
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		select {
+		case l.sem <- struct{}{}:
+		case <-l.ctx.Done():
+			le.err = l.ctx.Err()
+			return
+		}
+		le.err = l.loadFile(le)
+		<-l.sem
+		if le.err == nil {
+			for _, d := range le.deps {
+				d.target = l.request(d.name)
+			}
+			if le.link != "" {
+				l.request(le.link)
+			}
+		}
+	}()
+	return le
+}
+
+// loadFile reads one element file, processes its directives, extracts its
+// dependencies and composes it.
+func (l *loader) loadFile(le *loadElement) error {
+	p := l.p
+	path := filepath.Join(p.ElementPath, filepath.FromSlash(le.name))
+	n, err := parseFile(le.name, path)
+	if err != nil {
+		return err
+	}
+	kindNode := n.Get("kind")
+	kindName := ""
+	if kindNode != nil {
+		if !kindNode.IsScalar() {
+			return node.Errorf(kindNode.Prov(), node.InvalidData, "value of 'kind' is not of the expected type 'str'")
+		}
+		kindName = kindNode.Value()
+	}
+	if err := p.Options.Process(n, nil); err != nil {
+		return err
+	}
+	if kindName != "junction" && kindName != "link" {
+		if err := p.includeMapping(l.ctx, n, true, map[string]bool{}); err != nil {
+			return err
+		}
+	}
+	if err := n.ValidateKeys(elementKeys...); err != nil {
+		return err
+	}
+	// The kind may come from an include or a conditional.
+	if kindName, err = n.GetString("kind", ""); err != nil {
+		return err
+	}
+	k, ok := p.Registry.Element(kindName)
+	if !ok {
+		if kindName == "" {
+			return node.Errorf(n.Prov(), node.PluginNotFound, "%s: no kind given: every element needs a `kind`", le.name)
+		}
+		return node.Errorf(n.KeyProv("kind"), node.PluginNotFound, "%s: no element plugin registered for kind '%s'", le.name, kindName)
+	}
+	le.kind = k
+	le.node = n
+	if le.deps, err = extractDeps(n); err != nil {
+		return err
+	}
+	switch kindName {
+	case "link":
+		if len(le.deps) > 0 {
+			return node.Errorf(le.deps[0].prov, node.LinkForbiddenDependencies, "%s: dependencies are forbidden for 'link' elements", le.name)
+		}
+	case "junction":
+		if len(le.deps) > 0 {
+			return node.Errorf(le.deps[0].prov, node.InvalidJunction, "%s: junctions may not have dependencies", le.name)
+		}
+	}
+	for _, d := range le.deps {
+		if err := checkDepName(d); err != nil {
+			return err
+		}
+	}
+	if le.el, err = p.compose(le, k); err != nil {
+		return err
+	}
+	if kindName == "link" {
+		t, err := le.el.Config.GetScalar("target", false)
+		if err != nil {
+			return err
+		}
+		le.link, le.linkProv = t.Value(), t.Prov()
+		if strings.Contains(le.link, ":") {
+			return node.Errorf(t.Prov(), node.InvalidJunction,
+				"%s: links to elements of junctioned projects are not supported yet", le.name)
+		}
+		if err := checkDepName(&loadDep{name: le.link, prov: t.Prov()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkDepName(d *loadDep) error {
+	if !strings.HasSuffix(d.name, ".bst") {
+		return node.Errorf(d.prov, node.BadElementSuffix, "element '%s' does not have the expected file extension `.bst`", d.name)
+	}
+	if !validChars(d.name) {
+		return node.Errorf(d.prov, node.BadCharactersInName, "element '%s' has invalid characters", d.name)
+	}
+	return nil
+}
+
+// extractDeps reads build-depends, runtime-depends and depends, in that
+// order, merging duplicates.
+func extractDeps(n *node.Node) ([]*loadDep, error) {
+	var deps []*loadDep
+	index := map[string]*loadDep{}
+	for _, sec := range []struct {
+		key string
+		typ element.DepType
+	}{{"build-depends", element.DepBuild}, {"runtime-depends", element.DepRuntime}, {"depends", 0}} {
+		list, err := n.GetSequence(sec.key, true)
+		if err != nil {
+			return nil, err
+		}
+		if list == nil {
+			continue
+		}
+		for _, dn := range list.Items() {
+			parsed, err := parseDep(dn, sec.typ)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range parsed {
+				if prev := index[d.name]; prev != nil {
+					prev.typ |= d.typ
+					prev.strict = prev.strict || d.strict
+					prev.config = append(prev.config, d.config...)
+					continue
+				}
+				index[d.name] = d
+				deps = append(deps, d)
+			}
+		}
+		n.Delete(sec.key)
+	}
+	return deps, nil
+}
+
+// parseDep reads one dependency entry, which may name several elements.
+func parseDep(dn *node.Node, defType element.DepType) ([]*loadDep, error) {
+	tmpl := loadDep{typ: defType, prov: dn.Prov()}
+	var names []*node.Node
+	junction := ""
+	switch dn.Kind() {
+	case node.ScalarKind:
+		if tmpl.typ == 0 {
+			tmpl.typ = element.DepAll
+		}
+		names = []*node.Node{dn}
+	case node.MappingKind:
+		allowed := []string{"filename", "junction", "strict", "config"}
+		if defType == 0 {
+			allowed = append(allowed, "type")
+		}
+		if err := dn.ValidateKeys(allowed...); err != nil {
+			return nil, err
+		}
+		if defType == 0 {
+			t, err := dn.GetScalar("type", true)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case t == nil || t.Value() == "all":
+				tmpl.typ = element.DepAll
+			case t.Value() == "build":
+				tmpl.typ = element.DepBuild
+			case t.Value() == "runtime":
+				tmpl.typ = element.DepRuntime
+			default:
+				return nil, node.Errorf(t.Prov(), node.InvalidData, "dependency type '%s' is not 'build', 'runtime' or 'all'", t.Value())
+			}
+		}
+		var err error
+		if tmpl.strict, err = dn.GetBool("strict", false); err != nil {
+			return nil, err
+		}
+		if s := dn.Get("strict"); s != nil && !tmpl.strict {
+			return nil, node.Errorf(s.Prov(), node.InvalidData, "setting 'strict' to False is unsupported")
+		}
+		cfg, err := dn.GetMapping("config", true)
+		if err != nil {
+			return nil, err
+		}
+		if cfg != nil {
+			if tmpl.typ == element.DepRuntime {
+				return nil, node.Errorf(cfg.Prov(), node.InvalidData, "specifying 'config' for a runtime dependency is not allowed")
+			}
+			tmpl.config = []*node.Node{cfg}
+		}
+		if junction, err = dn.GetString("junction", ""); err != nil {
+			return nil, err
+		}
+		fn, err := dn.GetNode("filename", false)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case fn.IsScalar():
+			names = []*node.Node{fn}
+		case fn.IsSequence():
+			for _, it := range fn.Items() {
+				if !it.IsScalar() {
+					return nil, node.Errorf(it.Prov(), node.InvalidData, "expected a string while parsing the filename list")
+				}
+			}
+			names = fn.Items()
+		default:
+			return nil, node.Errorf(fn.Prov(), node.InvalidData, "value of 'filename' is not of the expected type 'str' or 'list'")
+		}
+	default:
+		return nil, node.Errorf(dn.Prov(), node.InvalidData, "dependency is not specified as a string or a dictionary")
+	}
+	if tmpl.strict && tmpl.typ == element.DepRuntime {
+		return nil, &node.Error{Prov: dn.Prov(), Reason: node.InvalidData,
+			Msg:    fmt.Sprintf("runtime dependency %s specified as `strict`", names[0].Value()),
+			Detail: "Only dependencies required at build time may be declared `strict`."}
+	}
+	out := make([]*loadDep, 0, len(names))
+	for _, nn := range names {
+		name := nn.Value()
+		if junction != "" && strings.Contains(name, ":") {
+			return nil, node.Errorf(nn.Prov(), node.InvalidData,
+				"dependency %s contains `:` in its name: `:` is not allowed in filename when junction is given", name)
+		}
+		if junction != "" || strings.Contains(name, ":") {
+			return nil, node.Errorf(nn.Prov(), node.InvalidJunction,
+				"dependency on '%s': elements of junctioned projects are not supported yet", qualified(junction, name))
+		}
+		d := tmpl
+		d.name = name
+		d.config = append([]*node.Node(nil), tmpl.config...)
+		out = append(out, &d)
+	}
+	return out, nil
+}
+
+func qualified(junction, name string) string {
+	if junction == "" {
+		return name
+	}
+	return junction + ":" + name
+}

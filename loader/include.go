@@ -1,0 +1,128 @@
+package loader
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/bstgo/bst/loader/node"
+)
+
+// includeCache keeps each included file parsed once; users clone it.
+type includeCache struct {
+	mu    sync.Mutex
+	files map[string]*includeFile
+}
+
+type includeFile struct {
+	once sync.Once
+	n    *node.Node
+	err  error
+}
+
+func (c *includeCache) get(dir, rel string) (*node.Node, error) {
+	path := filepath.Join(dir, rel)
+	c.mu.Lock()
+	if c.files == nil {
+		c.files = map[string]*includeFile{}
+	}
+	f := c.files[path]
+	if f == nil {
+		f = &includeFile{}
+		c.files[path] = f
+	}
+	c.mu.Unlock()
+	f.once.Do(func() { f.n, f.err = parseFile(rel, path) })
+	return f.n, f.err
+}
+
+// processIncludes expands the `(@)` directives in n and everything below
+// it. Included files are composed under the including mapping, last
+// include first, so the including file wins and a later include beats an
+// earlier one. With withOptions, conditionals are processed in n before its
+// includes are, as for element files.
+func (p *Project) processIncludes(ctx context.Context, n *node.Node, withOptions bool) error {
+	return p.includeInto(ctx, n, withOptions, map[string]bool{})
+}
+
+func (p *Project) includeInto(ctx context.Context, n *node.Node, withOptions bool, active map[string]bool) error {
+	if withOptions {
+		if err := p.Options.Process(n, nil); err != nil {
+			return err
+		}
+	}
+	return p.includeMapping(ctx, n, withOptions, active)
+}
+
+func (p *Project) includeMapping(ctx context.Context, n *node.Node, withOptions bool, active map[string]bool) error {
+	if inc := n.Get("(@)"); inc != nil {
+		var list []*node.Node
+		switch {
+		case inc.IsScalar():
+			list = []*node.Node{inc}
+		case inc.IsSequence():
+			list = inc.Items()
+		default:
+			return node.Errorf(inc.Prov(), node.InvalidData, "value of '(@)' is not of the expected type 'str' or 'list'")
+		}
+		n.Delete("(@)")
+		for i := len(list) - 1; i >= 0; i-- {
+			it := list[i]
+			if !it.IsScalar() {
+				return node.Errorf(it.Prov(), node.InvalidData, "include entries must be file names")
+			}
+			name := it.Value()
+			if strings.Contains(name, ":") {
+				return node.Errorf(it.Prov(), node.InvalidJunction,
+					"cannot include '%s': includes from junctions are not supported yet", name)
+			}
+			clean, err := projectPath(p.Dir, it, false, false)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(p.Dir, clean)
+			if active[path] {
+				return node.Errorf(inc.Prov(), node.RecursiveInclude, "trying to recursively include %s", name)
+			}
+			loaded, err := p.includes.get(p.Dir, clean)
+			if err != nil {
+				if le, ok := err.(*node.Error); ok && !le.Prov.Valid() {
+					le = &node.Error{Prov: it.Prov(), Reason: le.Reason, Msg: le.Msg, Detail: le.Detail, Err: le.Err}
+					return le
+				}
+				return err
+			}
+			included := loaded.Clone()
+			active[path] = true
+			err = p.includeInto(ctx, included, withOptions, active)
+			delete(active, path)
+			if err != nil {
+				return err
+			}
+			if err := node.CompositeUnder(included, n); err != nil {
+				return err
+			}
+		}
+	}
+	for _, v := range n.Items() {
+		if err := p.includeValue(ctx, v, withOptions, active); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Project) includeValue(ctx context.Context, v *node.Node, withOptions bool, active map[string]bool) error {
+	switch v.Kind() {
+	case node.MappingKind:
+		return p.includeMapping(ctx, v, withOptions, active)
+	case node.SequenceKind:
+		for _, it := range v.Items() {
+			if err := p.includeValue(ctx, it, withOptions, active); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
