@@ -48,9 +48,9 @@ type buildElementConfig struct {
 	commandSubdir string
 	notParallel   bool
 	// location -> dependency paths, in dependency order
-	layout      map[string][]string
-	digestEnv   map[string][]string
-	hasNonRoot  bool
+	layout     map[string][]string
+	digestEnv  map[string][]string
+	hasNonRoot bool
 }
 
 // Commands returns the commands of one step.

@@ -106,8 +106,10 @@ func (s *remoteSource) UniqueKey() any { return append(s.key(), s.Filename, s.Ex
 // tarKind downloads and unpacks a tarball.
 type tarKind struct{}
 
-func (tarKind) Name() string         { return "tar" }
-func (tarKind) ConfigKeys() []string { return append(append([]string(nil), downloadableKeys...), "base-dir") }
+func (tarKind) Name() string { return "tar" }
+func (tarKind) ConfigKeys() []string {
+	return append(append([]string(nil), downloadableKeys...), "base-dir")
+}
 
 func (tarKind) Configure(ctx source.Context, cfg *node.Node) (source.Source, error) {
 	d, err := configureDownloadable(ctx, cfg)
