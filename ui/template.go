@@ -1,25 +1,50 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
 
-// Template is a parsed output template: literal text and %{symbol:spec}
-// fields. Fields naming symbols a command does not know are kept as
-// literal text, as BuildStream does.
+// ErrUnknownSymbol is wrapped by the errors of Render and CheckSymbols for
+// a field whose symbol the caller does not know.
+var ErrUnknownSymbol = errors.New("unknown format symbol")
+
+// A Template is a parsed output template, such as the --format of
+// `bst show`: literal text with %{symbol} fields.
+//
+// A field is written %{name}, %{name:spec} or %{name!conv:spec}, where
+// name is made of ASCII letters, digits, '-' and '_', spec is a Python
+// format spec for a string (see FormatString) and conv, one of s, r and
+// a, converts the value first, as str(), repr() and ascii() do in Python.
+// BuildStream hands the text of each %{...} to Python's str.format, and
+// these are the parts of that syntax which make sense for a string.
+//
+// A "%{" is literal text when no '}' closes it before the next '%' (or
+// the end), which is how BuildStream's matching treats it too, since a
+// spec cannot hold '%'. There is no escape: "%%" is two literal percent
+// signs, so "%%{name}" is a '%' followed by the name.
 type Template struct {
-	parts []tmplPart
+	parts []part
 }
 
-type tmplPart struct {
-	lit        string
-	name, spec string
-	field      bool
+// part is literal text (field == nil) or a field.
+type part struct {
+	lit   string
+	field *Field
+	spec  strSpec
 }
 
-// ParseTemplate parses s. A field is %{name} or %{name:spec}, where name
-// is letters, digits, '-' and '_'; anything else starting with %{ is text.
+// A Field is one %{...} of a template.
+type Field struct {
+	Name       string
+	Conversion byte   // 's', 'r', 'a', or 0 for none
+	Spec       string // the format spec, without its ':'
+	Text       string // the field as written, "%{" and "}" included
+}
+
+// ParseTemplate parses s and checks the syntax of its fields and their
+// format specs, so that rendering can only fail on an unknown symbol.
 func ParseTemplate(s string) (*Template, error) {
 	t := &Template{}
 	var lit strings.Builder
@@ -30,88 +55,159 @@ func ParseTemplate(s string) (*Template, error) {
 		}
 		lit.WriteString(s[:i])
 		rest := s[i+2:]
-		j := 0
-		for j < len(rest) && isSymbolChar(rest[j]) {
-			j++
-		}
-		name := rest[:j]
-		var spec string
-		end := -1
-		switch {
-		case name == "":
-		case j < len(rest) && rest[j] == '}':
-			end = j + 1
-		case j < len(rest) && rest[j] == ':':
-			k := strings.IndexAny(rest[j+1:], "}%")
-			if k >= 0 && rest[j+1+k] == '}' {
-				spec = rest[j+1 : j+1+k]
-				end = j + 1 + k + 1
-			}
-		}
-		if end < 0 {
+		j := strings.IndexAny(rest, "%}")
+		if j < 0 || rest[j] == '%' {
+			// Not closed before the next '%': literal text.
 			lit.WriteString("%{")
 			s = rest
 			continue
 		}
+		text := s[i : i+2+j+1]
+		f, sp, err := parseField(text, rest[:j])
+		if err != nil {
+			return nil, err
+		}
 		if lit.Len() > 0 {
-			t.parts = append(t.parts, tmplPart{lit: lit.String()})
+			t.parts = append(t.parts, part{lit: lit.String()})
 			lit.Reset()
 		}
-		if _, err := FormatString("", spec); err != nil {
-			return nil, fmt.Errorf("%%{%s:%s}: %v", name, spec, err)
-		}
-		t.parts = append(t.parts, tmplPart{field: true, name: name, spec: spec})
-		s = rest[end:]
+		t.parts = append(t.parts, part{field: f, spec: sp})
+		s = rest[j+1:]
 	}
 	lit.WriteString(s)
 	if lit.Len() > 0 {
-		t.parts = append(t.parts, tmplPart{lit: lit.String()})
+		t.parts = append(t.parts, part{lit: lit.String()})
 	}
 	return t, nil
+}
+
+// parseField parses the body of a field: what lies between "%{" and "}".
+func parseField(text, body string) (*Field, strSpec, error) {
+	fail := func(format string, args ...any) (*Field, strSpec, error) {
+		return nil, strSpec{}, fmt.Errorf("bad field %s: %s", text, fmt.Sprintf(format, args...))
+	}
+	n := 0
+	for n < len(body) && isSymbolChar(body[n]) {
+		n++
+	}
+	if n == 0 {
+		return fail("a field must start with a symbol name (letters, digits, '-' and '_')")
+	}
+	f := &Field{Name: body[:n], Text: text}
+	rest := body[n:]
+	if strings.HasPrefix(rest, "!") {
+		if len(rest) < 2 || !strings.ContainsRune("sra", rune(rest[1])) {
+			return fail("a conversion is !s, !r or !a")
+		}
+		f.Conversion = rest[1]
+		rest = rest[2:]
+		if rest != "" && rest[0] != ':' {
+			return fail("expected ':' or '}' after !%c", f.Conversion)
+		}
+	}
+	if rest != "" && rest[0] != ':' {
+		return fail("unexpected %q after the symbol name", rest[0])
+	}
+	if rest != "" {
+		f.Spec = rest[1:]
+	}
+	if strings.Contains(f.Spec, "{") {
+		return fail("nested fields are not supported in a format spec")
+	}
+	sp, err := parseSpec(f.Spec)
+	if err != nil {
+		var se *SpecError
+		if errors.As(err, &se) {
+			return fail("%s", se.Reason)
+		}
+		return fail("%v", err)
+	}
+	return f, sp, nil
 }
 
 func isSymbolChar(c byte) bool {
 	return c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// Uses reports whether the template has a field for name, so that costly
-// symbols are computed only when shown.
+// Fields returns the template's fields in order.
+func (t *Template) Fields() []Field {
+	var fs []Field
+	for _, p := range t.parts {
+		if p.field != nil {
+			fs = append(fs, *p.field)
+		}
+	}
+	return fs
+}
+
+// Uses reports whether the template has a field for the symbol name, so
+// that costly symbols are computed only when shown.
 func (t *Template) Uses(name string) bool {
 	for _, p := range t.parts {
-		if p.field && p.name == name {
+		if p.field != nil && p.field.Name == name {
 			return true
 		}
 	}
 	return false
 }
 
+// CheckSymbols returns an error wrapping ErrUnknownSymbol for the first
+// field whose symbol is not among known, so that a bad template can be
+// refused before any work is done.
+func (t *Template) CheckSymbols(known []string) error {
+	for _, p := range t.parts {
+		if p.field != nil && !contains(known, p.field.Name) {
+			return unknownSymbol(p.field.Name)
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func unknownSymbol(name string) error {
+	return fmt.Errorf("%w %%{%s}", ErrUnknownSymbol, name)
+}
+
 // Render fills in the fields. lookup returns a symbol's value, or false
-// for symbols it does not know, whose fields are kept as written. style,
-// when not nil, decorates each formatted field (with colours, say).
+// for a symbol it does not know, which makes Render fail with an error
+// wrapping ErrUnknownSymbol. (BuildStream leaves such a field in the
+// output as written, unless the symbol starts with a known one, as
+// %{names} does, when it crashes.) lookup is called once per field.
+//
+// style, when not nil, decorates each field after it is converted and
+// formatted, as BuildStream applies colours after padding, so that escape
+// sequences do not count towards the width.
 func (t *Template) Render(lookup func(name string) (string, bool), style func(name, formatted string) string) (string, error) {
 	var b strings.Builder
 	for _, p := range t.parts {
-		if !p.field {
+		if p.field == nil {
 			b.WriteString(p.lit)
 			continue
 		}
-		v, ok := lookup(p.name)
+		f := p.field
+		v, ok := lookup(f.Name)
 		if !ok {
-			b.WriteString("%{" + p.name)
-			if p.spec != "" {
-				b.WriteString(":" + p.spec)
-			}
-			b.WriteString("}")
-			continue
+			return "", unknownSymbol(f.Name)
 		}
-		s, err := FormatString(v, p.spec)
-		if err != nil {
-			return "", fmt.Errorf("%%{%s:%s}: %v", p.name, p.spec, err)
+		switch f.Conversion {
+		case 'r':
+			v = pyRepr(v, false)
+		case 'a':
+			v = pyRepr(v, true)
 		}
+		v = p.spec.format(v)
 		if style != nil {
-			s = style(p.name, s)
+			v = style(f.Name, v)
 		}
-		b.WriteString(s)
+		b.WriteString(v)
 	}
 	return b.String(), nil
 }
