@@ -15,24 +15,42 @@ import (
 // comments, which is an empty mapping) and returns it as a tree of nodes
 // attributed to f.
 func Parse(data []byte, f *File) (*Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if n, ok := fastParse(data, f); ok {
+		return n, nil
+	}
+	return parseGeneral(data, f)
+}
+
+// parseGeneral parses with gopkg.in/yaml.v3, for everything the fast path
+// leaves aside.
+func parseGeneral(data []byte, f *File) (*Node, error) {
 	var doc yaml.Node
-	err := dec.Decode(&doc)
-	if errors.Is(err, io.EOF) {
-		return NewMapping(Provenance{File: f, Line: 1}), nil
-	}
-	if err != nil {
-		return nil, syntaxError(f, err)
-	}
-	var second yaml.Node
-	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
+	if mayHaveSeveralDocuments(data) {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return NewMapping(Provenance{File: f, Line: 1}), nil
+		}
 		if err != nil {
 			return nil, syntaxError(f, err)
 		}
-		return nil, Errorf(Provenance{File: f, Line: int32(second.Line), Col: int32(second.Column - 1)},
-			InvalidYAML, "more than one YAML document found in the file")
+		var second yaml.Node
+		if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
+			if err != nil {
+				return nil, syntaxError(f, err)
+			}
+			return nil, Errorf(Provenance{File: f, Line: int32(second.Line), Col: int32(second.Column - 1)},
+				InvalidYAML, "more than one YAML document found in the file")
+		}
+	} else if err := yaml.Unmarshal(data, &doc); err != nil {
+		// Unmarshal reads from memory, faster than a Decoder; it is used
+		// when no document marker could start a second document.
+		return nil, syntaxError(f, err)
 	}
 	top := &doc
+	if top.Kind == 0 {
+		return NewMapping(Provenance{File: f, Line: 1}), nil
+	}
 	if top.Kind == yaml.DocumentNode {
 		if len(top.Content) == 0 {
 			return NewMapping(Provenance{File: f, Line: 1}), nil
@@ -54,6 +72,23 @@ func Parse(data []byte, f *File) (*Node, error) {
 }
 
 var lineRe = regexp.MustCompile(`line (\d+)`)
+
+// mayHaveSeveralDocuments reports whether data has a line starting with a
+// document marker ("---" or "...") after its first line.
+func mayHaveSeveralDocuments(data []byte) bool {
+	for i := bytes.IndexByte(data, '\n'); i >= 0 && i+1 < len(data); {
+		rest := data[i+1:]
+		if bytes.HasPrefix(rest, []byte("---")) || bytes.HasPrefix(rest, []byte("...")) {
+			return true
+		}
+		j := bytes.IndexByte(rest, '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return false
+}
 
 // syntaxError turns a YAML parser error into a located *Error.
 func syntaxError(f *File, err error) error {

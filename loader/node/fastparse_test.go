@@ -1,0 +1,108 @@
+package node
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// sameTree describes the first difference between two trees, provenance
+// included, or returns "".
+func sameTree(a, b *Node, path string) string {
+	if a.kind != b.kind {
+		return fmt.Sprintf("%s: kind %s vs %s", path, a.kind, b.kind)
+	}
+	if a.prov.Line != b.prov.Line || a.prov.Col != b.prov.Col {
+		return fmt.Sprintf("%s: position %d:%d vs %d:%d", path, a.prov.Line, a.prov.Col, b.prov.Line, b.prov.Col)
+	}
+	if a.value != b.value {
+		return fmt.Sprintf("%s: value %q vs %q", path, a.value, b.value)
+	}
+	if len(a.items) != len(b.items) {
+		return fmt.Sprintf("%s: %d items vs %d", path, len(a.items), len(b.items))
+	}
+	for i := range a.items {
+		sub := fmt.Sprintf("%s[%d]", path, i)
+		if a.kind == MappingKind {
+			if a.keys[i] != b.keys[i] {
+				return fmt.Sprintf("%s: key %q vs %q", path, a.keys[i], b.keys[i])
+			}
+			sub = path + "." + a.keys[i]
+		}
+		if d := sameTree(a.items[i], b.items[i], sub); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+var fastSeeds = []string{
+	"kind: manual\n",
+	"kind: manual\ndescription: |\n  A long\n  description.\n\n  Second paragraph.\ndepends:\n- a.bst\n- filename: b.bst\n  type: build\n  config:\n    location: /x\nvariables:\n  x: '%{prefix}/x'\n  y: \"a\\tb\"\n",
+	"a:\n- x\n-\n- y\nb:\n",
+	"a: [x, 'y', {b: c}, []]\nc: {}\n",
+	"a: >-\n  x\n  y\n",
+	"k: a b  # comment\n# full comment\nl: 'it''s'\n",
+	"config:\n  build-commands:\n    (>):\n    - make\n    - |\n      echo a\n        indented\n      echo b\n(?):\n- arch == \"x86_64\":\n    variables:\n      a: b\n",
+	"a:\n  b:\n    c: d\n  e: f\ng: h\n",
+	"list:\n  - one\n  - two: 2\n    three: 3\n",
+	"a: |+\n  x\n\nb: c\n",
+	"a: b: c\n",
+	"a: 'unterminated\n",
+	"a: [x,\n  y]\n",
+	"a: multi\n  line\n",
+	"- top\n",
+	"a: &x 1\n",
+	"a: 1\na: 2\n",
+	"a:\tb\n",
+	"a: \"\\u00e9\\x41\"\n",
+	"a: - b\n",
+	"? complex\n: key\n",
+	"a:     spaced   \n",
+	"a: |\n\n  x\n",
+	"a: |2\n   x\n",
+}
+
+func TestFastParseAgreesWithGeneralParser(t *testing.T) {
+	fast := 0
+	for _, s := range fastSeeds {
+		if compareParsers(t, s) {
+			fast++
+		}
+	}
+	if fast < len(fastSeeds)/3 {
+		t.Errorf("the fast path took only %d of %d seeds", fast, len(fastSeeds))
+	}
+}
+
+// compareParsers fails t when the fast path accepts data and disagrees
+// with the general parser; it reports whether the fast path accepted it.
+func compareParsers(t *testing.T, s string) bool {
+	t.Helper()
+	f := &File{Name: "t.bst"}
+	n, ok := fastParse([]byte(s), f)
+	if !ok {
+		return false
+	}
+	g, err := parseGeneral([]byte(s), f)
+	if err != nil {
+		t.Errorf("%q: the fast path accepted what the general parser refuses: %v", s, err)
+		return true
+	}
+	if d := sameTree(n, g, "$"); d != "" {
+		t.Errorf("%q: fast and general parsers differ at %s", s, d)
+	}
+	return true
+}
+
+func FuzzFastParse(f *testing.F) {
+	for _, s := range fastSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.Count(s, "\n") > 200 {
+			return
+		}
+		compareParsers(t, s)
+	})
+}
