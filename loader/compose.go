@@ -332,7 +332,13 @@ var refRe = regexp.MustCompile(`%\{([a-zA-Z][a-zA-Z0-9_-]*)\}`)
 // result depends only on the values of the variables the tree refers to,
 // so it is cached under those values.
 func (kd *kindDefaults) expandShared(what string, shared *node.Node, vars *variables.Resolved) (*node.Node, error) {
-	refs := referencedVars(shared)
+	var refs []string
+	if r, ok := kd.refs.Load(shared); ok {
+		refs = r.([]string)
+	} else {
+		refs = referencedVars(shared)
+		kd.refs.Store(shared, refs)
+	}
 	if len(refs) == 0 {
 		return shared, nil
 	}

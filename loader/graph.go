@@ -55,91 +55,91 @@ type Graph struct {
 // target for a link), or nil if it was not requested.
 func (g *Graph) Target(name string) *element.Element { return g.targets[name] }
 
-// loader holds the state of one Load call.
+// loader holds the state of one Load call: a fixed pool of workers takes
+// element names from a queue, loads them, and queues their dependencies.
 type loader struct {
 	p     *Project
 	ctx   context.Context
 	mu    sync.Mutex
+	cond  *sync.Cond
 	byNam map[string]*loadElement
-	wg    sync.WaitGroup
-	sem   chan struct{}
+	queue []*loadElement
+	busy  int // elements queued or being loaded
 }
 
 // Load loads the named elements and everything they depend on.
 func (p *Project) Load(ctx context.Context, targets []string) (*Graph, error) {
-	l := &loader{p: p, ctx: ctx, byNam: map[string]*loadElement{}, sem: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	l := &loader{p: p, ctx: ctx, byNam: map[string]*loadElement{}}
+	l.cond = sync.NewCond(&l.mu)
 	for _, t := range targets {
 		if err := checkTargetName(t); err != nil {
 			return nil, err
 		}
-		l.request(t)
 	}
-	l.wg.Wait()
+	for _, t := range targets {
+		l.requestLocked(t)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.work()
+		}()
+	}
+	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return l.finish(targets)
 }
 
-func checkTargetName(t string) error {
-	if strings.Contains(t, ":") {
-		return &node.Error{Reason: node.InvalidJunction,
-			Msg: fmt.Sprintf("cannot load '%s': elements of junctioned projects are not supported yet", t)}
-	}
-	if !strings.HasSuffix(t, ".bst") {
-		return &node.Error{Reason: node.InvalidElementNames,
-			Msg:    fmt.Sprintf("invalid element name '%s': element names end in .bst", t),
-			Detail: "Element names are paths relative to the project's element path, such as base/alpine.bst."}
-	}
-	if !validChars(t) {
-		return &node.Error{Reason: node.BadCharactersInName, Msg: fmt.Sprintf("element '%s' has invalid characters", t)}
-	}
-	return nil
-}
-
-// validChars reports whether a name is printable 7-bit ASCII without
-// characters that are invalid in file names on some systems.
-func validChars(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= 31 || c >= 127 || strings.IndexByte(`<>"|?*`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// request schedules the loading of name, once.
-func (l *loader) request(name string) *loadElement {
+// work loads queued elements until none is left and none is being loaded.
+func (l *loader) work() {
 	l.mu.Lock()
-	le := l.byNam[name]
-	if le != nil {
-		l.mu.Unlock()
-		return le
-	}
-	le = &loadElement{name: name}
-	l.byNam[name] = le
-	l.mu.Unlock()
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		select {
-		case l.sem <- struct{}{}:
-		case <-l.ctx.Done():
-			le.err = l.ctx.Err()
+	defer l.mu.Unlock()
+	for {
+		for len(l.queue) == 0 && l.busy > 0 {
+			l.cond.Wait()
+		}
+		if len(l.queue) == 0 {
+			l.cond.Broadcast()
 			return
 		}
-		le.err = l.loadFile(le)
-		<-l.sem
+		le := l.queue[len(l.queue)-1]
+		l.queue = l.queue[:len(l.queue)-1]
+		l.mu.Unlock()
+		if err := l.ctx.Err(); err != nil {
+			le.err = err
+		} else {
+			le.err = l.loadFile(le)
+		}
+		l.mu.Lock()
 		if le.err == nil {
 			for _, d := range le.deps {
-				d.target = l.request(d.name)
+				d.target = l.requestLocked(d.name)
 			}
 			if le.link != "" {
-				l.request(le.link)
+				l.requestLocked(le.link)
 			}
 		}
-	}()
+		l.busy--
+		if l.busy == 0 || len(l.queue) > 0 {
+			l.cond.Broadcast()
+		}
+	}
+}
+
+// requestLocked schedules the loading of name, once; l.mu is held (or no
+// worker runs yet).
+func (l *loader) requestLocked(name string) *loadElement {
+	if le := l.byNam[name]; le != nil {
+		return le
+	}
+	le := &loadElement{name: name}
+	l.byNam[name] = le
+	l.queue = append(l.queue, le)
+	l.busy++
 	return le
 }
 
@@ -205,6 +205,8 @@ func (l *loader) loadFile(le *loadElement) error {
 	if le.el, err = p.compose(le, k); err != nil {
 		return err
 	}
+	// Everything needed was copied out of the file's tree.
+	le.node = nil
 	if kindName == "link" {
 		t, err := le.el.Config.GetScalar("target", false)
 		if err != nil {
@@ -373,4 +375,32 @@ func qualified(junction, name string) string {
 		return name
 	}
 	return junction + ":" + name
+}
+
+func checkTargetName(t string) error {
+	if strings.Contains(t, ":") {
+		return &node.Error{Reason: node.InvalidJunction,
+			Msg: fmt.Sprintf("cannot load '%s': elements of junctioned projects are not supported yet", t)}
+	}
+	if !strings.HasSuffix(t, ".bst") {
+		return &node.Error{Reason: node.InvalidElementNames,
+			Msg:    fmt.Sprintf("invalid element name '%s': element names end in .bst", t),
+			Detail: "Element names are paths relative to the project's element path, such as base/alpine.bst."}
+	}
+	if !validChars(t) {
+		return &node.Error{Reason: node.BadCharactersInName, Msg: fmt.Sprintf("element '%s' has invalid characters", t)}
+	}
+	return nil
+}
+
+// validChars reports whether a name is printable 7-bit ASCII without
+// characters that are invalid in file names on some systems.
+func validChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= 31 || c >= 127 || strings.IndexByte(`<>"|?*`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -28,6 +28,7 @@ type kindDefaults struct {
 	// variables they reference, so elements that share those values share
 	// the expanded tree too.
 	expanded sync.Map // expandKey -> *node.Node
+	refs     sync.Map // shared tree -> the variables it refers to
 }
 
 // kindDefaultsFor returns the defaults of kind, computing them once.

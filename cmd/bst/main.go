@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -13,7 +14,26 @@ import (
 var version = "2.8.0+bst.dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// BST_CPUPROFILE=file writes a CPU profile, for the benchmarks.
+	if path := os.Getenv("BST_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+				pprof.StopCPUProfile()
+				f.Close()
+				os.Exit(code)
+			}
+		}
+	}
+	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	// BST_MEMPROFILE=file writes a heap profile at exit, for the benchmarks.
+	if path := os.Getenv("BST_MEMPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	os.Exit(code)
 }
 
 // run executes one bst invocation and returns its exit status.

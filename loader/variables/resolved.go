@@ -8,7 +8,8 @@ import (
 
 // Resolved holds resolved variable values. It is immutable.
 type Resolved struct {
-	order  []string
+	order  []string // declaration order, or the base's when extra is set
+	extra  []string // names added after the base's
 	values map[string]string
 	base   *Resolved // values not in values come from base
 }
@@ -26,7 +27,12 @@ func (r *Resolved) Get(name string) (string, bool) {
 }
 
 // Names lists the variables in declaration order.
-func (r *Resolved) Names() []string { return r.order }
+func (r *Resolved) Names() []string {
+	if len(r.extra) == 0 {
+		return r.order
+	}
+	return append(append(make([]string, 0, len(r.order)+len(r.extra)), r.order...), r.extra...)
+}
 
 // Expand substitutes the variables referred to in s; p is where s was
 // written, for errors.

@@ -21,11 +21,13 @@ type definition struct {
 // Table is an immutable set of variable definitions.
 type Table struct {
 	parent *Table
-	defs   map[string]*definition // every definition, parent's included
-	order  []string               // declaration order
+	own    map[string]*definition // the definitions this table adds or replaces
+	order  []string               // declaration order, the parent's included
+	extra  []string               // for overlays: the names added to the parent's
 
 	once     sync.Once
-	resolved *Resolved // the table's own resolution, partial
+	defs     map[string]*definition // every definition, once prepared
+	resolved *Resolved              // the table's own resolution, partial
 	failed   map[string]bool
 	rdeps    map[string][]string // name -> variables referring to it
 }
@@ -71,40 +73,72 @@ func define(defs *node.Node, into map[string]*definition, order *[]string) error
 
 // Compile builds a table from a mapping of name to string.
 func Compile(defs *node.Node) (*Table, error) {
-	t := &Table{defs: map[string]*definition{}}
-	if err := define(defs, t.defs, &t.order); err != nil {
+	t := &Table{own: map[string]*definition{}}
+	if err := define(defs, t.own, &t.order); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// Overlay returns a table with defs added to or replacing t's.
+// Overlay returns a table with defs added to or replacing t's. It copies
+// nothing of t: elements overlay a few variables on a shared table.
 func (t *Table) Overlay(defs *node.Node) (*Table, error) {
-	o := &Table{parent: t, defs: make(map[string]*definition, len(t.defs)+defs.Len()), order: t.order}
-	for k, v := range t.defs {
-		o.defs[k] = v
+	if t.parent != nil {
+		// Flatten (and resolve) an overlay once before building on it.
+		t.prepare()
 	}
-	own := map[string]*definition{}
+	o := &Table{parent: t, own: make(map[string]*definition, defs.Len()), order: t.order}
 	var ownOrder []string
-	if err := define(defs, own, &ownOrder); err != nil {
+	if err := define(defs, o.own, &ownOrder); err != nil {
 		return nil, err
 	}
 	for _, name := range ownOrder {
-		if _, ok := t.defs[name]; !ok {
-			if len(o.order) == len(t.order) {
-				o.order = append([]string(nil), t.order...)
-			}
-			o.order = append(o.order, name)
+		if t.lookup(name) == nil {
+			o.extra = append(o.extra, name)
 		}
-		o.defs[name] = own[name]
 	}
 	return o, nil
+}
+
+// lookup finds a definition, in this table or its ancestors.
+func (t *Table) lookup(name string) *definition {
+	for ; t != nil; t = t.parent {
+		if t.defs != nil {
+			return t.defs[name]
+		}
+		if d := t.own[name]; d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// allDefs returns every definition of the table in one map.
+func (t *Table) allDefs() map[string]*definition {
+	if t.parent == nil {
+		return t.own
+	}
+	all := make(map[string]*definition, len(t.order)+len(t.extra))
+	for _, name := range t.names() {
+		all[name] = t.lookup(name)
+	}
+	return all
+}
+
+// names lists every variable of the table in declaration order.
+func (t *Table) names() []string {
+	if len(t.extra) == 0 {
+		return t.order
+	}
+	return append(append(make([]string, 0, len(t.order)+len(t.extra)), t.order...), t.extra...)
 }
 
 // prepare resolves what the table can on its own, once: the result is
 // shared by every overlay of it.
 func (t *Table) prepare() {
 	t.once.Do(func() {
+		t.defs = t.allDefs()
+		t.order, t.extra = t.names(), nil
 		t.rdeps = map[string][]string{}
 		for _, name := range t.order {
 			for _, p := range t.defs[name].parts {
@@ -173,11 +207,9 @@ func (t *Table) Resolve() (*Resolved, error) {
 	p.prepare()
 	// What must be recomputed: the overlay's own definitions, what the
 	// parent could not resolve, and everything depending on either.
-	var changed []string
-	for name, d := range t.defs {
-		if pd, ok := p.defs[name]; !ok || pd != d {
-			changed = append(changed, name)
-		}
+	changed := make([]string, 0, len(t.own)+len(p.failed))
+	for name := range t.own {
+		changed = append(changed, name)
 	}
 	for name := range p.failed {
 		changed = append(changed, name)
@@ -189,22 +221,25 @@ func (t *Table) Resolve() (*Resolved, error) {
 	for _, n := range p.dependents(changed) {
 		dirty[n] = true
 	}
-	r := &resolver{defs: t.defs, values: make(map[string]string, len(dirty)), state: map[string]uint8{}, base: p.resolved, dirty: dirty}
+	r := &resolver{defs: p.defs, own: t.own, values: make(map[string]string, len(dirty)), state: map[string]uint8{}, base: p.resolved, dirty: dirty}
 	// Resolve in declaration order so that the first error reported is
 	// the first one written.
-	for _, name := range t.order {
-		if dirty[name] {
-			if _, err := r.resolve(name, nil); err != nil {
-				return nil, err
+	for _, names := range [][]string{t.order, t.extra} {
+		for _, name := range names {
+			if dirty[name] {
+				if _, err := r.resolve(name, nil); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
-	return &Resolved{order: t.order, values: r.values, base: p.resolved}, nil
+	return &Resolved{order: t.order, extra: t.extra, values: r.values, base: p.resolved}, nil
 }
 
 // resolver resolves variables with memoisation and cycle detection.
 type resolver struct {
 	defs   map[string]*definition
+	own    map[string]*definition // definitions that win over defs
 	values map[string]string
 	state  map[string]uint8 // 1 = in progress
 	base   *Resolved        // values to reuse for clean variables
@@ -225,7 +260,10 @@ func (r *resolver) resolve(name string, chain []refStep) (string, error) {
 			return v, nil
 		}
 	}
-	d := r.defs[name]
+	d := r.own[name]
+	if d == nil {
+		d = r.defs[name]
+	}
 	if d == nil {
 		return "", errUndefined
 	}
@@ -245,7 +283,7 @@ func (r *resolver) resolve(name string, chain []refStep) (string, error) {
 		}
 		v, err := r.resolve(p.ref, append(chain, refStep{name, p.ref}))
 		if err == errUndefined {
-			return "", undefinedError(d.prov, p.ref, r.defs)
+			return "", undefinedError(d.prov, p.ref, r.defs, r.own)
 		}
 		if err != nil {
 			return "", err
@@ -260,9 +298,16 @@ func (r *resolver) resolve(name string, chain []refStep) (string, error) {
 
 var errUndefined = fmt.Errorf("undefined variable")
 
-func undefinedError(p node.Provenance, name string, defs map[string]*definition) error {
+func (r *resolver) def(name string) *definition {
+	if d := r.own[name]; d != nil {
+		return d
+	}
+	return r.defs[name]
+}
+
+func undefinedError(p node.Provenance, name string, defs, own map[string]*definition) error {
 	e := node.Errorf(p, node.UnresolvedVariable, "reference to undefined variable '%s'", name)
-	if s := similar(name, defs); s != "" {
+	if s := similar(name, defs, own); s != "" {
 		e.Detail = fmt.Sprintf("Did you mean '%s'?", s)
 	}
 	return e
@@ -278,17 +323,20 @@ func (r *resolver) cycleError(name string, chain []refStep) error {
 	}
 	var lines []string
 	for _, st := range chain[start:] {
-		lines = append(lines, fmt.Sprintf("%s: variable '%s' refers to variable '%s'", r.defs[st.from].prov, st.from, st.to))
+		lines = append(lines, fmt.Sprintf("%s: variable '%s' refers to variable '%s'", r.def(st.from).prov, st.from, st.to))
 	}
-	return &node.Error{Prov: r.defs[name].prov, Reason: node.CircularReferenceVariable,
+	return &node.Error{Prov: r.def(name).prov, Reason: node.CircularReferenceVariable,
 		Msg: fmt.Sprintf("circular dependency detected on variable '%s'", name), Detail: strings.Join(lines, "\n")}
 }
 
 // similar suggests a defined name close to a misspelt one.
-func similar(name string, defs map[string]*definition) string {
+func similar(name string, defs, own map[string]*definition) string {
 	best, bestD := "", 3
-	names := make([]string, 0, len(defs))
+	names := make([]string, 0, len(defs)+len(own))
 	for n := range defs {
+		names = append(names, n)
+	}
+	for n := range own {
 		names = append(names, n)
 	}
 	sort.Strings(names)
