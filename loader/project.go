@@ -341,10 +341,7 @@ func (p *Project) loadConfig(config *node.Node) error {
 		if err != nil {
 			return err
 		}
-		res, err := av.Resolve()
-		if err != nil {
-			return err
-		}
+		res := av.ResolvePartial()
 		for i, k := range aliases.Keys() {
 			v := aliases.Items()[i]
 			if !v.IsScalar() {

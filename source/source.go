@@ -38,3 +38,10 @@ type Source interface {
 	// value, valid only when Resolved.
 	UniqueKey() any
 }
+
+// KeyLoader is implemented by sources whose unique key needs reading
+// files (local sources hash their content). LoadKey is called before keys
+// are computed, and its error stops the command.
+type KeyLoader interface {
+	LoadKey() error
+}

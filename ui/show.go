@@ -7,10 +7,10 @@ import (
 	"github.com/bstgo/bst/loader/node"
 )
 
-// ShowSymbols are the `bst show --format` symbols bst knows so far. Keys
-// and states arrive with the cache.
+// ShowSymbols are the `bst show --format` symbols bst knows so far.
 var ShowSymbols = []string{
-	"name", "kind", "description", "config", "vars", "env", "public", "deps", "build-deps", "runtime-deps",
+	"name", "kind", "description", "key", "full-key", "state", "config", "vars", "env", "public",
+	"deps", "build-deps", "runtime-deps", "workspace-dirs", "workspaced",
 }
 
 // style is an ANSI SGR sequence applied to a symbol's value when colours
@@ -19,13 +19,33 @@ var symbolStyle = map[string]string{
 	"name":        "1;34", // bold blue
 	"kind":        "36",   // cyan
 	"description": "33",   // yellow
+	"key":         "33",
+	"full-key":    "33",
+}
+
+// stateStyle colours each state as BuildStream does.
+var stateStyle = map[string]string{
+	"no reference": "31", "fetch needed": "31", "failed": "31", // red
+	"junction": "35", "cached": "35", // magenta
+	"waiting":   "34", // blue
+	"buildable": "32", // green
 }
 
 // ElementSymbols returns the lookup function rendering e's symbols for a
-// show template.
-func ElementSymbols(e *element.Element) func(name string) (string, bool) {
+// show template; keyLength is how many characters %{key} shows.
+func ElementSymbols(e *element.Element, keyLength int) func(name string) (string, bool) {
 	return func(name string) (string, bool) {
 		switch name {
+		case "full-key":
+			full, _ := e.DisplayKey()
+			return full, true
+		case "key":
+			full, _ := e.DisplayKey()
+			return full[:min(max(keyLength, 0), len(full))], true
+		case "state":
+			return e.State(), true
+		case "workspace-dirs", "workspaced":
+			return "", true
 		case "name":
 			return e.FullName, true
 		case "kind":
@@ -69,10 +89,21 @@ func dumpNames(es []*element.Element) string {
 	return strings.TrimRight(node.Dump(node.NewStringList(node.Synthetic, names)), "\n")
 }
 
-// Colorize wraps a symbol's rendered value in its colour.
-func Colorize(symbol, value string) string {
-	if st, ok := symbolStyle[symbol]; ok && value != "" {
+// Colorizer returns the style function colouring e's fields: keys are
+// dimmed when they are not strict keys.
+func Colorizer(e *element.Element) func(symbol, value string) string {
+	_, strict := e.DisplayKey()
+	return func(symbol, value string) string {
+		st, ok := symbolStyle[symbol]
+		if symbol == "state" {
+			st, ok = stateStyle[strings.TrimSpace(value)]
+		}
+		if !ok || strings.TrimSpace(value) == "" {
+			return value
+		}
+		if (symbol == "key" || symbol == "full-key") && !strict {
+			st += ";2"
+		}
 		return "\x1b[" + st + "m" + value + "\x1b[0m"
 	}
-	return value
 }

@@ -10,10 +10,6 @@ import (
 	"github.com/bstgo/bst/ui"
 )
 
-// defaultShowFormat is used until the user configuration's element-format
-// can be rendered (keys and states come with the cache).
-const defaultShowFormat = "%{name}"
-
 func newShowCommand(a *app) *cobra.Command {
 	var (
 		deps   string
@@ -41,13 +37,18 @@ Python-style format spec such as %{name: >30} or %{kind:^10}. Symbols:
   %{name}          the element's name
   %{kind}          the element's kind
   %{description}   the element's description
+  %{key}           the element's cache key, shortened (logging.key-length)
+  %{full-key}      the element's whole cache key
+  %{state}         no reference, junction, waiting, fetch needed or buildable
   %{config}        the element's configuration, as YAML
   %{vars}          the element's variables, as YAML
   %{env}           the element's environment, as YAML
   %{public}        the element's public data, as YAML
   %{deps}          the element's direct dependencies, as a YAML list
   %{build-deps}    its direct build dependencies, as a YAML list
-  %{runtime-deps}  its direct runtime dependencies, as a YAML list`,
+  %{runtime-deps}  its direct runtime dependencies, as a YAML list
+
+Set BST_DEBUG_CACHEKEY=1 to print each key's preimage on stderr.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			sel := element.Selection(deps)
 			switch sel {
@@ -58,7 +59,17 @@ Python-style format spec such as %{name: >30} or %{kind:^10}. Symbols:
 			if order != "stage" && order != "alpha" {
 				return &usageError{fmt.Sprintf("invalid value %q for --order: choose stage or alpha", order)}
 			}
+			uc, err := a.userConfig()
+			if err != nil {
+				return err
+			}
+			if format == "" {
+				format = uc.ElementFormat
+			}
 			tmpl, err := ui.ParseTemplate(format)
+			if err == nil {
+				err = tmpl.CheckSymbols(ui.ShowSymbols)
+			}
 			if err != nil {
 				return &usageError{fmt.Sprintf("invalid --format: %v", err)}
 			}
@@ -88,17 +99,21 @@ Python-style format spec such as %{name: >30} or %{kind:^10}. Symbols:
 			for _, n := range exceptNames {
 				exc = appendUnique(exc, g.Target(n))
 			}
+			if err := computeKeys(a, p, roots); err != nil {
+				return err
+			}
 			elements := element.Select(roots, sel, exc)
 			if order == "alpha" {
 				elements = element.SortByName(elements)
 			}
-			var style func(name, s string) string
-			if a.useColors() {
-				style = ui.Colorize
-			}
+			colors := a.useColors()
 			var b strings.Builder
 			for _, e := range elements {
-				line, err := tmpl.Render(ui.ElementSymbols(e), style)
+				var style func(name, s string) string
+				if colors {
+					style = ui.Colorizer(e)
+				}
+				line, err := tmpl.Render(ui.ElementSymbols(e, uc.KeyLength), style)
 				if err != nil {
 					return err
 				}
@@ -113,7 +128,7 @@ Python-style format spec such as %{name: >30} or %{kind:^10}. Symbols:
 	f.StringVarP(&deps, "deps", "d", "all", "the dependencies to show: none, run, build or all")
 	f.StringArrayVar(&except, "except", nil, "except these elements and what only they depend on (repeatable)")
 	f.StringVar(&order, "order", "stage", "the order: stage (dependencies first) or alpha")
-	f.StringVarP(&format, "format", "f", defaultShowFormat, "the format of each line (see above)")
+	f.StringVarP(&format, "format", "f", "", "the format of each line (default: the user configuration's logging.element-format, \"%{state: >12} %{full-key} %{name} %{workspace-dirs}\")")
 	_ = c.RegisterFlagCompletionFunc("deps", cobra.FixedCompletions([]string{"none", "run", "build", "all"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"stage", "alpha"}, cobra.ShellCompDirectiveNoFileComp))
 	c.ValidArgsFunction = a.completeElements

@@ -189,10 +189,23 @@ func (t *Table) dependents(names []string) []string {
 
 // Resolve resolves every variable of the table, failing on the first
 // undefined reference or cycle, in declaration order.
-func (t *Table) Resolve() (*Resolved, error) {
+func (t *Table) Resolve() (*Resolved, error) { return t.resolve(false) }
+
+// ResolvePartial resolves what can be: variables that cannot be resolved
+// are left out, so expanding them fails. It is for expanding a few values
+// (URL aliases) where BuildStream does not check every variable.
+func (t *Table) ResolvePartial() *Resolved {
+	r, _ := t.resolve(true)
+	return r
+}
+
+func (t *Table) resolve(lenient bool) (*Resolved, error) {
 	if t.parent == nil {
 		t.prepare()
 		if len(t.failed) == 0 {
+			return t.resolved, nil
+		}
+		if lenient {
 			return t.resolved, nil
 		}
 		r := &resolver{defs: t.defs, values: map[string]string{}, state: map[string]uint8{}}
@@ -228,7 +241,10 @@ func (t *Table) Resolve() (*Resolved, error) {
 		for _, name := range names {
 			if dirty[name] {
 				if _, err := r.resolve(name, nil); err != nil {
-					return nil, err
+					if !lenient {
+						return nil, err
+					}
+					r.state = map[string]uint8{}
 				}
 			}
 		}
