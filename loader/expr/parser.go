@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Expr is a parsed expression. It is immutable and safe for concurrent use.
@@ -358,20 +359,7 @@ func contains(container, item Value) (bool, error) {
 		if item.kind != StringKind {
 			return false, fmt.Errorf("'in <string>' requires a string as left operand, not %s", item)
 		}
-		return containsString(container.s, item.s), nil
+		return strings.Contains(container.s, item.s), nil
 	}
 	return false, fmt.Errorf("argument of type %s is not a container", container)
-}
-
-func containsString(s, sub string) bool {
-	return len(sub) == 0 || indexOf(s, sub) >= 0
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
