@@ -122,6 +122,9 @@ func composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError,
 			case target == nil:
 				dst.Set(key, v.Clone())
 			case target.kind == SequenceKind:
+				if ce := directivesAreLists(v, path); ce != nil {
+					return ce, nil
+				}
 				composeOnList(v, target)
 			default:
 				tList, err := target.IsCompositeList()
@@ -130,6 +133,12 @@ func composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError,
 				}
 				if !tList {
 					return &compositeError{copyPath(*path), v.prov.String() + ": cannot compose lists onto " + target.prov.String()}, nil
+				}
+				if ce := directivesAreLists(v, path); ce != nil {
+					return ce, nil
+				}
+				if ce := directivesAreLists(target, path); ce != nil {
+					return ce, nil
 				}
 				composeOnDirectives(v, target)
 			}
@@ -154,6 +163,20 @@ func cloneItems(items []*Node) []*Node {
 		out[i] = it.Clone()
 	}
 	return out
+}
+
+// directivesAreLists checks that every directive of a directive map holds
+// a list, before the directives are applied to a list or merged into
+// another directive map. A directive map that is never applied is left to
+// AssertComposited, which reports it as trailing whatever it holds.
+func directivesAreLists(dirs *Node, path *[]string) *compositeError {
+	for i, k := range dirs.keys {
+		if v := dirs.items[i]; v.kind != SequenceKind {
+			return &compositeError{copyPath(*path), v.prov.String() + ": the value of list directive " + k +
+				" is not a list but a " + typeName(v.kind)}
+		}
+	}
+	return nil
 }
 
 // composeOnList applies a directive map to a real list.

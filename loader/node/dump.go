@@ -11,7 +11,7 @@ import (
 func (n *Node) ToYAML() *yaml.Node {
 	switch n.kind {
 	case ScalarKind:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: n.value}
+		return scalarYAML(n.value)
 	case SequenceKind:
 		y := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for _, it := range n.items {
@@ -21,7 +21,7 @@ func (n *Node) ToYAML() *yaml.Node {
 	case MappingKind:
 		y := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		for i, k := range n.keys {
-			y.Content = append(y.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}, n.items[i].ToYAML())
+			y.Content = append(y.Content, scalarYAML(k), n.items[i].ToYAML())
 		}
 		return y
 	}
@@ -39,4 +39,15 @@ func Dump(n *Node) string {
 		return "# " + err.Error() + "\n"
 	}
 	return b.String()
+}
+
+// scalarYAML returns a string node. The encoder writes the line breaks NEL,
+// LS and PS raw in plain and single-quoted scalars, where they read back as
+// line breaks and get folded; double quotes escape them.
+func scalarYAML(v string) *yaml.Node {
+	y := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
+	if strings.ContainsAny(v, "\u0085\u2028\u2029") {
+		y.Style = yaml.DoubleQuotedStyle
+	}
+	return y
 }

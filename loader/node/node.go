@@ -293,11 +293,32 @@ func (n *Node) AsInt(what string) (int, error) {
 	if n.kind != ScalarKind {
 		return 0, wrongType(n, what, "int")
 	}
-	i, err := strconv.Atoi(strings.TrimPrefix(n.value, "+"))
-	if err != nil {
+	i, ok := parseInt(n.value)
+	if !ok {
 		return 0, wrongType(n, what, "int")
 	}
 	return i, nil
+}
+
+// parseInt reads a decimal integer as Python's int() does: white space
+// around it, one optional sign, and single underscores between digits.
+func parseInt(s string) (int, bool) {
+	s = strings.TrimSpace(s)
+	sign := ""
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		sign, s = s[:1], s[1:]
+	}
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false // no digits, or a second sign
+	}
+	if strings.IndexByte(s, '_') >= 0 {
+		if strings.HasSuffix(s, "_") || strings.Contains(s, "__") {
+			return 0, false
+		}
+		s = strings.ReplaceAll(s, "_", "")
+	}
+	i, err := strconv.Atoi(sign + s)
+	return i, err == nil
 }
 
 // GetInt returns the integer at key, or def when key is absent.

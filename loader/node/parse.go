@@ -74,8 +74,14 @@ func parseGeneral(data []byte, f *File) (*Node, error) {
 var lineRe = regexp.MustCompile(`line (\d+)`)
 
 // mayHaveSeveralDocuments reports whether data has a line starting with a
-// document marker ("---" or "...") after its first line.
+// document marker ("---" or "...") after its first line. It answers yes
+// for any line break other than "\n" (a lone "\r", NEL, LS or PS), which
+// YAML also honours, and for a first line that ends a document.
 func mayHaveSeveralDocuments(data []byte) bool {
+	if bytes.HasPrefix(data, []byte("...")) || bytes.IndexByte(data, '\r') >= 0 ||
+		bytes.Contains(data, []byte("\u0085")) || bytes.Contains(data, []byte("\u2028")) || bytes.Contains(data, []byte("\u2029")) {
+		return true
+	}
 	for i := bytes.IndexByte(data, '\n'); i >= 0 && i+1 < len(data); {
 		rest := data[i+1:]
 		if bytes.HasPrefix(rest, []byte("---")) || bytes.HasPrefix(rest, []byte("...")) {
@@ -111,13 +117,22 @@ func (c *converter) prov(y *yaml.Node) Provenance {
 	return Provenance{File: c.file, Line: int32(y.Line), Col: int32(y.Column - 1)}
 }
 
-func (c *converter) convert(y *yaml.Node) (*Node, error) {
-	p := c.prov(y)
+// check refuses what BuildStream refuses on any node, keys included:
+// anchors, aliases and tags other than YAML's core ones.
+func (c *converter) check(y *yaml.Node) error {
 	if y.Anchor != "" || y.Kind == yaml.AliasNode {
-		return nil, Errorf(p, InvalidYAML, "anchors and aliases are not allowed in BuildStream YAML")
+		return Errorf(c.prov(y), InvalidYAML, "anchors and aliases are not allowed in BuildStream YAML")
 	}
 	if y.Tag != "" && (!strings.HasPrefix(y.Tag, "!!") || y.Tag == "!!binary") && y.Style&yaml.TaggedStyle != 0 {
-		return nil, Errorf(p, InvalidYAML, "tag %q is not allowed: only YAML's core tags may be used", y.Tag)
+		return Errorf(c.prov(y), InvalidYAML, "tag %q is not allowed: only YAML's core tags may be used", y.Tag)
+	}
+	return nil
+}
+
+func (c *converter) convert(y *yaml.Node) (*Node, error) {
+	p := c.prov(y)
+	if err := c.check(y); err != nil {
+		return nil, err
 	}
 	switch y.Kind {
 	case yaml.ScalarNode:
@@ -137,11 +152,11 @@ func (c *converter) convert(y *yaml.Node) (*Node, error) {
 		n := &Node{kind: MappingKind, prov: p, keys: make([]string, 0, size), items: make([]*Node, 0, size)}
 		for i := 0; i+1 < len(y.Content); i += 2 {
 			k, vy := y.Content[i], y.Content[i+1]
+			if err := c.check(k); err != nil {
+				return nil, err
+			}
 			if k.Kind != yaml.ScalarNode {
 				return nil, Errorf(c.prov(k), InvalidYAML, "mapping keys must be plain strings")
-			}
-			if k.Anchor != "" {
-				return nil, Errorf(c.prov(k), InvalidYAML, "anchors and aliases are not allowed in BuildStream YAML")
 			}
 			if n.find(k.Value) >= 0 {
 				return nil, Errorf(c.prov(k), InvalidYAML, "duplicate key '%s'", k.Value)
