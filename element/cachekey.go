@@ -78,18 +78,18 @@ type KeyContext struct {
 // where every element comes after its dependencies (such as the order of
 // Dependencies with ScopeAll). Source keys must be loaded already.
 func ComputeKeys(kc KeyContext, elements []*Element) {
+	sc := NewScopeCache()
 	for _, e := range elements {
-		e.computeKeys(kc)
+		e.computeKeys(kc, sc.BuildScope(e))
 	}
 }
 
-func (e *Element) computeKeys(kc KeyContext) {
+func (e *Element) computeKeys(kc KeyContext, buildScope []*Element) {
 	e.Keys = Keys{}
 	if !e.SourcesResolved() {
 		return
 	}
 	base := e.baseKeyDict(kc)
-	buildScope := Dependencies([]*Element{e}, ScopeBuild)
 	strictDirect := map[*Element]bool{}
 	for _, d := range e.Deps {
 		if d.Strict {

@@ -217,3 +217,77 @@ func SortByName(elements []*Element) []*Element {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// ScopeCache answers BuildScope for many elements without walking the
+// same runtime dependencies again for each: it remembers every element's
+// runtime closure. Its answers equal those of Dependencies, which is the
+// definition; the cache only makes asking for every element of a graph
+// linear in the size of the answers rather than in the walks.
+type ScopeCache struct {
+	run   map[*Element][]*Element
+	stamp map[*Element]uint32
+	gen   uint32
+}
+
+// NewScopeCache returns an empty cache.
+func NewScopeCache() *ScopeCache {
+	return &ScopeCache{run: map[*Element][]*Element{}, stamp: map[*Element]uint32{}}
+}
+
+// RunScope returns Dependencies([]*Element{e}, ScopeRun): e's runtime
+// dependencies, recursively, in staging order, then e.
+func (c *ScopeCache) RunScope(e *Element) []*Element {
+	if r, ok := c.run[e]; ok {
+		return r
+	}
+	var parts [][]*Element
+	for _, d := range e.Deps {
+		if d.Type&DepRuntime != 0 {
+			parts = append(parts, c.RunScope(d.Element))
+		}
+	}
+	r := append(c.merge(parts, e), e)
+	c.run[e] = r
+	return r
+}
+
+// BuildScope returns Dependencies([]*Element{e}, ScopeBuild): what is
+// staged to build e, in staging order.
+func (c *ScopeCache) BuildScope(e *Element) []*Element {
+	var parts [][]*Element
+	for _, d := range e.Deps {
+		if d.Type&DepBuild != 0 {
+			parts = append(parts, c.RunScope(d.Element))
+		}
+	}
+	return c.merge(parts, nil)
+}
+
+// merge concatenates post-order lists, keeping each element's first
+// appearance. A depth-first post-order walk with a shared visited set
+// gives the same list: an element it skips was visited by an earlier,
+// complete walk, which also visited everything below it. except is left
+// out (an element is never in its own scope; this also guards cycles).
+func (c *ScopeCache) merge(parts [][]*Element, except *Element) []*Element {
+	switch len(parts) {
+	case 0:
+		return nil
+	case 1:
+		return append([]*Element(nil), parts[0]...)
+	}
+	c.gen++
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]*Element, 0, n)
+	for _, p := range parts {
+		for _, x := range p {
+			if x != except && c.stamp[x] != c.gen {
+				c.stamp[x] = c.gen
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}

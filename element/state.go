@@ -13,7 +13,7 @@ func (e *Element) State() string {
 		return "waiting"
 	case e.fetchNeeded():
 		return "fetch needed"
-	case len(Dependencies([]*Element{e}, ScopeBuild)) == 0:
+	case len(e.BuildDeps()) == 0:
 		return "buildable"
 	}
 	return "waiting"

@@ -262,7 +262,7 @@ func elementFile(o options, e *element, byIndex []*element) string {
 		}
 		return b.String()
 
-	case e.index%10 == 0:
+	case isStack(e):
 		// Stacks take all their dependencies through `depends`, untyped.
 		fmt.Fprintf(&b, "kind: stack\ndescription: Group %s of layer %d.\n\ndepends:\n", name, e.layer)
 		for _, d := range e.deps {
@@ -272,23 +272,38 @@ func elementFile(o options, e *element, byIndex []*element) string {
 	}
 
 	fmt.Fprintf(&b, "kind: manual\ndescription: |\n  Synthetic component %s (layer %d).\n", name, e.layer)
-	// Mix the dependency spellings: the first two are build-only, one
-	// spelled as a typed map in `depends`; the rest are build+run, one
-	// in the long form.
-	var build, deps []string
+	// One dependency, the first that is not a stack, is build+run, as a
+	// library a component links against would be; the others are
+	// build-only, as tools are. That keeps runtime closures to chains of a
+	// few dozen elements, the scale real projects have: a BuildStream key
+	// lists every element of its build scope, so closures spanning half
+	// the project would make every key's preimage as large as the project.
+	// The spellings vary: plain build-depends, typed maps in depends, and a
+	// filename list.
+	runtime := -1
+	for k, d := range e.deps {
+		if !isStack(byIndex[d]) {
+			runtime = k
+			break
+		}
+	}
+	var build, deps, buildList []string
 	for k, d := range e.deps {
 		switch {
-		case k == 0:
-			build = append(build, "- "+dep(d))
-		case k == 1 && e.index%2 == 0:
-			deps = append(deps, fmt.Sprintf("- filename: %s\n  type: build", dep(d)))
-		case k == 1:
-			build = append(build, "- "+dep(d))
-		case k == 2 && e.index%4 == 1:
+		case k == runtime && e.index%4 == 1:
 			deps = append(deps, "- filename: "+dep(d))
-		default:
+		case k == runtime:
 			deps = append(deps, "- "+dep(d))
+		case k%3 == 1:
+			deps = append(deps, fmt.Sprintf("- filename: %s\n  type: build", dep(d)))
+		case k%3 == 2 && e.index%2 == 0:
+			buildList = append(buildList, dep(d))
+		default:
+			build = append(build, "- "+dep(d))
 		}
+	}
+	if len(buildList) > 0 {
+		build = append(build, "- filename:\n  - "+strings.Join(buildList, "\n  - "))
 	}
 	if len(build) > 0 {
 		fmt.Fprintf(&b, "\nbuild-depends:\n%s\n", strings.Join(build, "\n"))
@@ -321,6 +336,9 @@ config:
 `)
 	return b.String()
 }
+
+// isStack reports whether e is one of the stacks of the layers above 0.
+func isStack(e *element) bool { return e.layer > 0 && e.index%10 == 0 }
 
 // writer creates files under root, remembering the first error.
 type writer struct {
