@@ -54,3 +54,31 @@ func (d Digest) String() string { return d.Hash() + "/" + strconv.FormatInt(d.si
 
 // Proto converts d for REAPI messages.
 func (d Digest) Proto() *repb.Digest { return &repb.Digest{Hash: d.Hash(), SizeBytes: d.size} }
+
+// EmptyDigest is the digest of no bytes.
+var EmptyDigest = NewDigest(nil)
+
+// DigestFromProto converts and validates a REAPI digest from an untrusted
+// message.
+func DigestFromProto(p *repb.Digest) (Digest, error) {
+	if p == nil {
+		return Digest{}, fmt.Errorf("missing digest")
+	}
+	return ParseDigest(p.GetHash() + "/" + strconv.FormatInt(p.GetSizeBytes(), 10))
+}
+
+// MustParseDigest is ParseDigest for constants and tests; it panics on a
+// malformed digest.
+func MustParseDigest(s string) Digest {
+	d, err := ParseDigest(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// IsZero reports whether d is the zero Digest, which names no blob.
+func (d Digest) IsZero() bool { return d == Digest{} }
+
+// HashBytes returns the raw SHA-256.
+func (d Digest) HashBytes() [32]byte { return d.hash }
