@@ -16,8 +16,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CaptureTree stores the file tree at hostPath (a directory) and returns
-// the digest of its root Directory. Regular files keep their content and
+// CaptureTree stores the file tree at hostPath and returns the digest of
+// its root Directory; a hostPath that is a single file gives a directory
+// holding that file, as DirectoryDigest does. Regular files keep their content and
 // the owner's executable bit, symbolic links their target; ownership,
 // times and other permission bits are not recorded, as in BuildStream.
 // Other file types (devices, sockets, pipes) are an error.
@@ -33,8 +34,13 @@ func (s *LocalStore) CaptureTree(ctx context.Context, hostPath string) (Digest, 
 	}
 	defer release()
 	c := &capture{s: s, ctx: ctx}
-	root, err := c.scan(hostPath)
-	if err != nil {
+	var root *captureDir
+	if st, err := os.Lstat(hostPath); err == nil && !st.IsDir() {
+		root, err = c.scanOne(hostPath, st)
+		if err != nil {
+			return Digest{}, err
+		}
+	} else if root, err = c.scan(hostPath); err != nil {
 		return Digest{}, err
 	}
 	if err := c.storeFiles(); err != nil {
@@ -73,6 +79,15 @@ type captureFile struct {
 	digest Digest
 }
 
+// scanOne makes a directory of the one file p.
+func (c *capture) scanOne(p string, st fs.FileInfo) (*captureDir, error) {
+	d := &captureDir{path: filepath.Dir(p)}
+	if err := c.add(d, p, st.Name(), st.Mode()); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // scan lists the tree, without reading file contents.
 func (c *capture) scan(p string) (*captureDir, error) {
 	if err := c.ctx.Err(); err != nil {
@@ -85,33 +100,47 @@ func (c *capture) scan(p string) (*captureDir, error) {
 	d := &captureDir{path: p}
 	for _, e := range ents { // ReadDir sorts by name
 		full := filepath.Join(p, e.Name())
-		switch t := e.Type(); {
-		case t.IsDir():
+		if e.IsDir() {
 			sub, err := c.scan(full)
 			if err != nil {
 				return nil, err
 			}
 			d.dirs = append(d.dirs, sub)
 			d.names = append(d.names, e.Name())
-		case t&fs.ModeSymlink != 0:
-			target, err := os.Readlink(full)
-			if err != nil {
-				return nil, fmt.Errorf("capturing %s: %w", full, err)
-			}
-			d.links = append(d.links, &repb.SymlinkNode{Name: e.Name(), Target: target})
-		case t.IsRegular():
+			continue
+		}
+		mode := e.Type()
+		if mode.IsRegular() {
 			info, err := e.Info()
 			if err != nil {
 				return nil, fmt.Errorf("capturing %s: %w", full, err)
 			}
-			f := &captureFile{path: full, name: e.Name(), exec: info.Mode()&0o100 != 0}
-			d.files = append(d.files, f)
-			c.files = append(c.files, f)
-		default:
-			return nil, fmt.Errorf("capturing %s: unsupported file type %s", full, t)
+			mode = info.Mode()
+		}
+		if err := c.add(d, full, e.Name(), mode); err != nil {
+			return nil, err
 		}
 	}
 	return d, nil
+}
+
+// add records the file or symlink full in d.
+func (c *capture) add(d *captureDir, full, name string, mode fs.FileMode) error {
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		target, err := os.Readlink(full)
+		if err != nil {
+			return fmt.Errorf("capturing %s: %w", full, err)
+		}
+		d.links = append(d.links, &repb.SymlinkNode{Name: name, Target: target})
+	case mode.IsRegular():
+		f := &captureFile{path: full, name: name, exec: mode&0o100 != 0}
+		d.files = append(d.files, f)
+		c.files = append(c.files, f)
+	default:
+		return fmt.Errorf("capturing %s: unsupported file type %s", full, mode.Type())
+	}
+	return nil
 }
 
 // storeFiles hashes and stores every file, on several workers.

@@ -380,3 +380,16 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+func TestCaptureSingleFile(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"tool*": "#!/bin/sh\n"})
+	p := filepath.Join(dir, "tool")
+	d, err := openStore(t).CaptureTree(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := DirectoryDigest(p); d != want {
+		t.Fatalf("CaptureTree(file) = %s, DirectoryDigest = %s", d, want)
+	}
+}

@@ -88,6 +88,8 @@ type Element struct {
 
 	// Keys are the element's cache keys, set by ComputeKeys.
 	Keys Keys
+
+	splitsState
 }
 
 // Vars is a set of resolved variables.
