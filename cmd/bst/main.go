@@ -8,12 +8,17 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/bstgo/bst/sandbox"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "2.8.0+bst.dev"
 
 func main() {
+	// bst is its own sandbox init: libcontainer re-executes this binary
+	// inside each new container. That must be caught before anything else.
+	sandbox.MaybeInit()
 	// BST_CPUPROFILE=file writes a CPU profile, for the benchmarks.
 	if path := os.Getenv("BST_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {

@@ -1,0 +1,391 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+	devices "github.com/opencontainers/cgroups/devices/config"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"golang.org/x/sys/unix"
+)
+
+// run is one command's container.
+type run struct {
+	cfg  *Config
+	root *stagedRoot
+	dir  string // the run's directory: top/ and state/
+	id   string
+}
+
+// The sandbox's top directory (the container's root file system) is an
+// empty directory of the run's, read-only once set up. The staged root's
+// top-level directories and files are bind-mounted into it one by one, and
+// its symlinks re-created, so that every mount can carry nosuid and nodev
+// (libcontainer gives its root file system no mount flags of its own) and
+// mount points for /dev, /proc, /tmp and the like never land in the staged
+// tree.
+func (r *run) run(ctx context.Context) (int, error) {
+	top := filepath.Join(r.dir, "top")
+	if err := os.Mkdir(top, 0o755); err != nil {
+		return -1, fmt.Errorf("sandbox: %w", err)
+	}
+	if err := r.makeTop(top); err != nil {
+		return -1, fmt.Errorf("sandbox: preparing the root: %w", err)
+	}
+	lc, err := r.containerConfig(top)
+	if err != nil {
+		return -1, fmt.Errorf("sandbox: %w", err)
+	}
+	c, err := libcontainer.Create(filepath.Join(r.dir, "state"), r.id, lc)
+	if err != nil {
+		return -1, fmt.Errorf("sandbox: creating the container: %w", err)
+	}
+	defer c.Destroy()
+
+	cwd := r.cfg.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	p := &libcontainer.Process{
+		Args:   r.cfg.Args,
+		Env:    r.cfg.Env,
+		UID:    r.cfg.UID,
+		GID:    r.cfg.GID,
+		Cwd:    cwd,
+		Stdin:  r.cfg.Stdin,
+		Stdout: r.cfg.Stdout,
+		Stderr: r.cfg.Stderr,
+		Init:   true,
+	}
+	if p.Env == nil {
+		p.Env = []string{} // not the caller's
+	}
+	var tty *ttyConn
+	if r.cfg.Tty {
+		tty, err = newTTY(p, r.cfg.Stdin, r.cfg.Stdout)
+		if err != nil {
+			return -1, fmt.Errorf("sandbox: terminal: %w", err)
+		}
+		defer tty.close()
+	}
+
+	// Kill the whole sandbox when ctx ends: SIGKILL to the pid
+	// namespace's init kills every process in it.
+	stop := context.AfterFunc(ctx, func() { c.Signal(unix.SIGKILL) })
+	defer stop()
+
+	if err := c.Run(p); err != nil {
+		if ctx.Err() != nil {
+			return -1, fmt.Errorf("sandbox: %w", ctx.Err())
+		}
+		return -1, fmt.Errorf("sandbox: starting %q: %w", r.cfg.Args[0], err)
+	}
+	if tty != nil {
+		if err := tty.start(); err != nil {
+			c.Signal(unix.SIGKILL)
+			p.Wait()
+			return -1, fmt.Errorf("sandbox: terminal: %w", err)
+		}
+	}
+	ps, err := p.Wait()
+	if tty != nil {
+		tty.wait()
+	}
+	if ctx.Err() != nil {
+		return -1, fmt.Errorf("sandbox: %w", ctx.Err())
+	}
+	if ps == nil {
+		return -1, fmt.Errorf("sandbox: waiting for %q: %w", r.cfg.Args[0], err)
+	}
+	if err != nil && !isExitError(err) {
+		return -1, fmt.Errorf("sandbox: waiting for %q: %w", r.cfg.Args[0], err)
+	}
+	return exitStatus(ps), nil
+}
+
+func isExitError(err error) bool {
+	var e interface{ ExitCode() int }
+	return errors.As(err, &e)
+}
+
+// makeTop fills the top directory: the staged root's top-level symlinks,
+// and mount points needed inside staged directories (which are read-only
+// inside the sandbox, so libcontainer could not create them there).
+func (r *run) makeTop(top string) error {
+	for _, e := range r.root.top {
+		if e.kind == os.ModeSymlink && !r.ownTop(e.name) {
+			if err := os.Symlink(e.target, filepath.Join(top, e.name)); err != nil {
+				return err
+			}
+		}
+	}
+	if cwd := r.cfg.Cwd; cwd != "" && r.inStaged(cwd) {
+		if err := mkdirInRoot(r.root.path, cwd); err != nil {
+			return fmt.Errorf("working directory %s: %w", cwd, err)
+		}
+	}
+	// Mount points of the Writable and Mounts whose parent is a staged
+	// directory must exist too; a missing one is created like a directory
+	// or file in the staged tree.
+	for _, m := range r.mountsInStaged() {
+		if err := mkpointInRoot(r.root.path, m.dest, m.isFile); err != nil {
+			return fmt.Errorf("mount point %s: %w", m.dest, err)
+		}
+	}
+	return nil
+}
+
+// ownTop reports whether the sandbox provides the top-level name itself,
+// hiding the staged root's entry of that name.
+func (r *run) ownTop(name string) bool {
+	switch name {
+	case "proc", "dev", "tmp":
+		return true
+	}
+	for _, d := range r.cfg.destinations() {
+		if d == "/"+name {
+			return true
+		}
+	}
+	return false
+}
+
+// inStaged reports whether the sandbox path p lies below one of the staged
+// root's top-level directories (which are read-only inside, so that
+// libcontainer cannot create mount points there).
+func (r *run) inStaged(p string) bool {
+	first, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	e, ok := r.root.lookupTop(first)
+	return ok && e.kind == os.ModeDir && rest != "" && !r.ownTop(first)
+}
+
+type point struct {
+	dest   string
+	isFile bool
+}
+
+// mountsInStaged lists the mount points that fall inside a staged
+// top-level directory.
+func (r *run) mountsInStaged() []point {
+	var ps []point
+	add := func(dest, source string) {
+		if !r.inStaged(dest) {
+			return
+		}
+		isFile := false
+		if st, err := os.Stat(source); err == nil && !st.IsDir() {
+			isFile = true
+		}
+		ps = append(ps, point{dest, isFile})
+	}
+	for _, w := range r.cfg.Writable {
+		add(w.Path, w.HostPath)
+	}
+	for _, m := range r.cfg.Mounts {
+		add(m.Destination, m.Source)
+	}
+	return ps
+}
+
+// mkdirInRoot creates the directory p (a sandbox path) and its parents in
+// the staged tree at root, resolving every component inside root.
+func mkdirInRoot(root, p string) error {
+	rt, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return rt.MkdirAll(strings.TrimPrefix(p, "/"), 0o755)
+}
+
+// mkpointInRoot creates the mount point p in the staged tree at root when
+// it is missing: a directory, or an empty file for a file mount.
+func mkpointInRoot(root, p string, isFile bool) error {
+	rt, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	rel := strings.TrimPrefix(p, "/")
+	if _, err := rt.Lstat(rel); err == nil {
+		return nil
+	}
+	if err := rt.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+		return err
+	}
+	if !isFile {
+		return rt.Mkdir(rel, 0o755)
+	}
+	f, err := rt.OpenFile(rel, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+const (
+	bindRO = unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV
+	bindRW = unix.MS_BIND | unix.MS_NOSUID | unix.MS_NODEV
+)
+
+// The devices of /dev, bind-mounted from the host's nodes (a rootless
+// container cannot mknod).
+var sandboxDevices = []*devices.Device{
+	charDevice("/dev/null", 1, 3),
+	charDevice("/dev/zero", 1, 5),
+	charDevice("/dev/full", 1, 7),
+	charDevice("/dev/random", 1, 8),
+	charDevice("/dev/urandom", 1, 9),
+	charDevice("/dev/tty", 5, 0),
+}
+
+func charDevice(path string, major, minor int64) *devices.Device {
+	return &devices.Device{
+		Rule:     devices.Rule{Type: devices.CharDevice, Major: major, Minor: minor, Permissions: "rwm", Allow: true},
+		Path:     path,
+		FileMode: 0o666,
+	}
+}
+
+// The capabilities a command running as uid 0 has inside its user
+// namespace (runc's default set). They give no power outside it.
+var defaultCaps = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+// containerConfig translates the Config into libcontainer's.
+func (r *run) containerConfig(top string) (*configs.Config, error) {
+	cfg := r.cfg
+	euid, egid := os.Geteuid(), os.Getegid()
+	uids, gids := idMaps(euid, egid, cfg.UID, cfg.GID)
+
+	ns := configs.Namespaces{
+		{Type: configs.NEWUSER},
+		{Type: configs.NEWNS},
+		{Type: configs.NEWPID},
+		{Type: configs.NEWIPC},
+		{Type: configs.NEWUTS},
+		{Type: configs.NEWCGROUP},
+	}
+	var networks []*configs.Network
+	if !cfg.Network {
+		ns = append(ns, configs.Namespace{Type: configs.NEWNET})
+		networks = []*configs.Network{{Type: "loopback", Address: "127.0.0.1/0", Gateway: "localhost"}}
+	}
+
+	caps := &configs.Capabilities{Bounding: defaultCaps}
+	if cfg.UID == 0 {
+		caps.Effective, caps.Permitted = defaultCaps, defaultCaps
+	}
+
+	var mounts []*configs.Mount
+	for _, e := range r.root.top {
+		if e.kind == os.ModeSymlink || r.ownTop(e.name) {
+			continue
+		}
+		mounts = append(mounts, &configs.Mount{
+			Source:      filepath.Join(r.root.path, e.name),
+			Destination: "/" + e.name,
+			Device:      "bind",
+			Flags:       bindRO,
+		})
+	}
+	mounts = append(mounts,
+		&configs.Mount{Source: "proc", Destination: "/proc", Device: "proc",
+			Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+		&configs.Mount{Source: "tmpfs", Destination: "/dev", Device: "tmpfs",
+			Flags: unix.MS_NOSUID | unix.MS_STRICTATIME | unix.MS_RDONLY, Data: "mode=755,size=64k"},
+		&configs.Mount{Source: "shm", Destination: "/dev/shm", Device: "tmpfs",
+			Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "mode=1777"},
+		&configs.Mount{Source: "tmpfs", Destination: "/tmp", Device: "tmpfs",
+			Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "mode=1777"},
+	)
+	if cfg.Tty {
+		mounts = append(mounts, &configs.Mount{Source: "devpts", Destination: "/dev/pts", Device: "devpts",
+			Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "newinstance,ptmxmode=0666,mode=0620"})
+	}
+	mounts = append(mounts, r.userMounts()...)
+
+	return &configs.Config{
+		Rootfs:          top,
+		Readonlyfs:      true,
+		NoPivotRoot:     false,
+		RootlessEUID:    euid != 0,
+		RootlessCgroups: true,
+		Hostname:        "localhost",
+		Namespaces:      ns,
+		UIDMappings:     uids,
+		GIDMappings:     gids,
+		Networks:        networks,
+		Mounts:          mounts,
+		Devices:         sandboxDevices,
+		Capabilities:    caps,
+		NoNewPrivileges: true,
+		// The pid namespace's init dies with the process that started it.
+		ParentDeathSignal: int(unix.SIGKILL),
+		MaskPaths: []string{
+			"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+			"/proc/latency_stats", "/proc/sched_debug", "/proc/scsi", "/proc/timer_list",
+			"/proc/timer_stats",
+		},
+		ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+		// A cgroup is mandatory for libcontainer. Rootless, it cannot be
+		// created and is ignored; as root, a child cgroup of bst's own is
+		// made for each sandbox and removed with it.
+		Cgroups: &cgroups.Cgroup{Name: r.id, Rootless: true, Resources: &cgroups.Resources{}},
+	}, nil
+}
+
+// userMounts are the Writable and Mounts of the Config, parents before
+// children.
+func (r *run) userMounts() []*configs.Mount {
+	type um struct {
+		dest string
+		m    *configs.Mount
+	}
+	var ms []um
+	for _, w := range r.cfg.Writable {
+		ms = append(ms, um{w.Path, &configs.Mount{Source: w.HostPath, Destination: w.Path, Device: "bind",
+			Flags: bindRW | unix.MS_REC, RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}}})
+	}
+	for _, m := range r.cfg.Mounts {
+		flags, attr := bindRO|unix.MS_REC, uint64(unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+		if m.ReadWrite {
+			flags, attr = bindRW|unix.MS_REC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV
+		}
+		ms = append(ms, um{m.Destination, &configs.Mount{Source: m.Source, Destination: m.Destination, Device: "bind",
+			Flags: flags, RecAttr: &unix.MountAttr{Attr_set: attr}}})
+	}
+	sort.SliceStable(ms, func(i, j int) bool {
+		return strings.Count(ms[i].dest, "/") < strings.Count(ms[j].dest, "/")
+	})
+	out := make([]*configs.Mount, len(ms))
+	for i := range ms {
+		out[i] = ms[i].m
+	}
+	return out
+}
+
+// idMaps maps the calling user to 0 inside. As root, a non-zero uid or gid
+// asked for is mapped to the same id on the host as well; without root
+// only the caller's own ids can be mapped (checkIDs refuses the rest).
+func idMaps(euid, egid, uid, gid int) (uids, gids []configs.IDMap) {
+	uids = []configs.IDMap{{ContainerID: 0, HostID: int64(euid), Size: 1}}
+	gids = []configs.IDMap{{ContainerID: 0, HostID: int64(egid), Size: 1}}
+	if euid == 0 && uid != 0 {
+		uids = append(uids, configs.IDMap{ContainerID: int64(uid), HostID: int64(uid), Size: 1})
+	}
+	if euid == 0 && gid != 0 {
+		gids = append(gids, configs.IDMap{ContainerID: int64(gid), HostID: int64(gid), Size: 1})
+	}
+	return uids, gids
+}

@@ -1,0 +1,117 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/exeseal"
+
+	// nsenter's C constructor runs before the Go runtime in a container's
+	// init: it joins and creates the namespaces (cgo).
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+)
+
+// libcontainer starts a container's init as "/proc/self/exe init" with its
+// pipes named in the environment. "bst init" is also a user command
+// (creating a project), so the environment, not the arguments, tells the
+// two apart.
+const initPipeEnv = "_LIBCONTAINER_INITPIPE"
+
+// sealedFromEnv records, across the re-execution from the sealed copy, the
+// path of the binary the process was started from. Its presence also stops
+// a second attempt to seal if the first one did not give a sealed binary.
+const sealedFromEnv = "_BST_SANDBOX_SEALED_FROM"
+
+// MaybeInit makes this process a sandbox's init when libcontainer started
+// it as one, and then never returns. Otherwise it returns at once. Call it
+// first thing in main, before anything else runs: the init process must
+// not start goroutines, open files or read flags of its own.
+func MaybeInit() {
+	if os.Getenv(initPipeEnv) == "" {
+		sealedFrom()
+		return
+	}
+	libcontainer.Init() // does not return
+}
+
+var (
+	sealedOnce sync.Once
+	sealedPath string
+)
+
+// sealedFrom returns the path Seal re-executed from, if it did, and removes
+// the variable from the environment so that programs bst starts do not
+// inherit it.
+func sealedFrom() string {
+	sealedOnce.Do(func() {
+		sealedPath = os.Getenv(sealedFromEnv)
+		os.Unsetenv(sealedFromEnv)
+	})
+	return sealedPath
+}
+
+// Seal re-executes the running binary from a sealed in-memory copy of
+// itself, once, so that sandboxes started later neither copy the binary
+// each time (libcontainer does that for every container whose
+// /proc/self/exe is not sealed) nor can ever reach the binary on disk
+// through /proc/self/exe. The copy is a memfd: nothing is written to disk
+// and nothing is left behind.
+//
+// Commands that create sandboxes call it before doing anything else, since
+// the process starts again from main with the same arguments and
+// environment; in the re-executed process Seal returns nil at once. When
+// the binary cannot be sealed (no memfd), Seal returns nil without
+// re-executing and libcontainer falls back to its per-sandbox copy.
+func Seal() error {
+	if exeseal.IsSelfExeCloned() {
+		return nil
+	}
+	if sealedFrom() != "" {
+		return nil // already tried; the copy could not be verified as sealed
+	}
+	orig, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("sealing the bst binary: %w", err)
+	}
+	self, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return fmt.Errorf("sealing the bst binary: %w", err)
+	}
+	defer self.Close()
+	st, err := self.Stat()
+	if err != nil {
+		return fmt.Errorf("sealing the bst binary: %w", err)
+	}
+	sealed, err := exeseal.CloneBinary(self, st.Size(), filepath.Base(orig), os.TempDir())
+	if err != nil {
+		return fmt.Errorf("sealing the bst binary: %w", err)
+	}
+	if !exeseal.IsCloned(sealed) {
+		// Not a sealed memfd (an O_TMPFILE fallback): libcontainer would
+		// not trust it, so re-executing would gain nothing.
+		sealed.Close()
+		return nil
+	}
+	env := append(os.Environ(), sealedFromEnv+"="+orig)
+	path := fmt.Sprintf("/proc/self/fd/%d", sealed.Fd())
+	err = syscall.Exec(path, os.Args, env)
+	sealed.Close()
+	return fmt.Errorf("sealing the bst binary: re-executing: %w", err)
+}
+
+// Sealed reports whether the running binary is a sealed copy.
+func Sealed() bool { return exeseal.IsSelfExeCloned() }
+
+// Executable returns the path of the binary on disk this process was
+// started from, also after Seal has re-executed it from its sealed copy
+// (when os.Executable names the memfd).
+func Executable() (string, error) {
+	if p := sealedFrom(); p != "" {
+		return p, nil
+	}
+	return os.Executable()
+}

@@ -1,0 +1,91 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	"golang.org/x/sys/unix"
+)
+
+// ttyConn is the host side of a sandbox's pseudo-terminal: libcontainer
+// opens the pty inside the container (on its own devpts) and sends the
+// master back over a socket pair.
+type ttyConn struct {
+	parent, child *os.File
+	master        *os.File
+	in            io.Reader
+	out           io.Writer
+	done          sync.WaitGroup
+}
+
+func newTTY(p *libcontainer.Process, in io.Reader, out io.Writer) (*ttyConn, error) {
+	parent, child, err := utils.NewSockPair("console")
+	if err != nil {
+		return nil, err
+	}
+	p.ConsoleSocket = child
+	p.Stdin, p.Stdout, p.Stderr = nil, nil, nil
+	return &ttyConn{parent: parent, child: child, in: in, out: out}, nil
+}
+
+// start receives the master and copies between it and the caller's
+// streams.
+func (t *ttyConn) start() error {
+	t.child.Close()
+	t.child = nil
+	m, err := recvFile(t.parent)
+	if err != nil {
+		return fmt.Errorf("receiving the terminal: %w", err)
+	}
+	t.master = m
+	if t.in != nil {
+		go io.Copy(m, t.in) // ends when the master is closed
+	}
+	t.done.Add(1)
+	go func() {
+		defer t.done.Done()
+		out := t.out
+		if out == nil {
+			out = io.Discard
+		}
+		io.Copy(out, m) // EIO once the last process holding the pty is gone
+	}()
+	return nil
+}
+
+// wait waits for the command's output to be copied.
+func (t *ttyConn) wait() { t.done.Wait() }
+
+func (t *ttyConn) close() {
+	if t.master != nil {
+		t.master.Close()
+	}
+	if t.child != nil {
+		t.child.Close()
+	}
+	t.parent.Close()
+}
+
+// recvFile receives one file descriptor sent with SCM_RIGHTS.
+func recvFile(sock *os.File) (*os.File, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("recvmsg", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, errors.New("no file descriptor received")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, errors.New("no file descriptor received")
+	}
+	return os.NewFile(uintptr(fds[0]), string(buf[:n])), nil
+}
