@@ -298,6 +298,9 @@ func (s *LocalStore) checkObject(d Digest, path string) error {
 		return nil
 	}
 	got, err := fileDigest(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob %s: %w", d, ErrNotFound) // removed meanwhile, as corrupt
+	}
 	if err != nil {
 		return fmt.Errorf("local cache: %w", err)
 	}

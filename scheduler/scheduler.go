@@ -159,7 +159,13 @@ func (r *runner) run(ctx context.Context, plan *Plan) (*Result, error) {
 			ready = ready[1:]
 			running++
 			go func() {
-				j.blocked = r.buildOne(ctx, j.e) != nil
+				if r.opts.Lookup.Status(j.e) == Failed && !r.opts.RetryFailed {
+					r.emit(Event{Kind: Failure, Action: "build", Element: j.e,
+						Message: "the cached artifact is a failed build: build again with --retry-failed"})
+					j.blocked = true
+				} else {
+					j.blocked = r.buildOne(ctx, j.e) != nil
+				}
 				done <- j
 			}()
 		}

@@ -10,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/loader"
 	"github.com/bstgo/bst/plugins"
+	"github.com/bstgo/bst/scheduler"
 )
 
 // app holds the global options and what is loaded from them, shared by all
@@ -32,10 +34,13 @@ type app struct {
 	noColors      bool
 	strict        bool
 	noStrict      bool
+	onError       string
+	builderCount  int
 
-	exitCode int
-	user     *loader.UserConfig
-	project  *loader.Project
+	exitCode  int
+	user      *loader.UserConfig
+	project   *loader.Project
+	artifacts *cas.ArtifactCache
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -69,6 +74,8 @@ sandbox that contains nothing from the host.`,
 	f.BoolVar(&a.noColors, "no-colors", false, "force colours off")
 	f.BoolVar(&a.strict, "strict", false, "build in strict mode (the default unless the user configuration says otherwise)")
 	f.BoolVar(&a.noStrict, "no-strict", false, "build in non-strict mode")
+	f.StringVar(&a.onError, "on-error", "", "what to do when a build fails: continue, quit or terminate (default: the user configuration's scheduler.on-error, quit)")
+	f.IntVar(&a.builderCount, "builders", 0, "how many elements to build at once (default: the user configuration's scheduler.builders, 4)")
 	root.MarkFlagsMutuallyExclusive("colors", "no-colors")
 	root.MarkFlagsMutuallyExclusive("strict", "no-strict")
 	root.MarkFlagsMutuallyExclusive("verbose", "no-verbose")
@@ -87,6 +94,8 @@ sandbox that contains nothing from the host.`,
 	root.AddCommand(
 		newInitCommand(a),
 		newShowCommand(a),
+		newBuildCommand(a),
+		newArtifactCommand(a),
 	)
 	return root
 }
@@ -175,4 +184,35 @@ func (a *app) strictMode() bool {
 		return a.user.Strict(a.project.Name)
 	}
 	return true
+}
+
+// onErrorMode is --on-error, or the user configuration's
+// scheduler.on-error.
+func (a *app) onErrorMode() (scheduler.OnError, error) {
+	mode := a.onError
+	if mode == "" {
+		uc, err := a.userConfig()
+		if err != nil {
+			return "", err
+		}
+		mode, _ = uc.Node.Get("scheduler").GetString("on-error", "quit")
+	}
+	switch m := scheduler.OnError(mode); m {
+	case scheduler.Continue, scheduler.Quit, scheduler.Terminate:
+		return m, nil
+	}
+	return "", &usageError{fmt.Sprintf("invalid value %q for --on-error: choose continue, quit or terminate", mode)}
+}
+
+// builders is --builders, or the user configuration's scheduler.builders.
+func (a *app) builders() int {
+	if a.builderCount > 0 {
+		return a.builderCount
+	}
+	if uc, err := a.userConfig(); err == nil {
+		if n, err := uc.Node.Get("scheduler").GetInt("builders", 4); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 4
 }
