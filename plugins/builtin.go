@@ -21,7 +21,7 @@ func Builtin() *Registry {
 	}
 
 	// BuildStream's core source kinds.
-	r.RegisterSource(localKind{})
+	r.RegisterSource(localKind{digests: newDigestMemo()})
 	r.RegisterSource(remoteKind{})
 	r.RegisterSource(tarKind{})
 	return r

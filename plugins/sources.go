@@ -130,13 +130,18 @@ type tarSource struct {
 
 func (s *tarSource) UniqueKey() any { return append(s.key(), s.BaseDir) }
 
-// localKind takes files from the project.
-type localKind struct{}
+// localKind takes files from the project. Many local sources often name
+// the same few directories, so it hashes each distinct directory once: its
+// digests are shared by every source it configures, which are those of one
+// registry, that is of one bst invocation.
+type localKind struct {
+	digests *digestMemo
+}
 
 func (localKind) Name() string         { return "local" }
 func (localKind) ConfigKeys() []string { return []string{"path"} }
 
-func (localKind) Configure(ctx source.Context, cfg *node.Node) (source.Source, error) {
+func (k localKind) Configure(ctx source.Context, cfg *node.Node) (source.Source, error) {
 	p, err := cfg.GetScalar("path", false)
 	if err != nil {
 		return nil, err
@@ -145,15 +150,16 @@ func (localKind) Configure(ctx source.Context, cfg *node.Node) (source.Source, e
 	if err != nil {
 		return nil, err
 	}
-	return &localSource{Path: rel, full: filepath.Join(ctx.ProjectDir(), rel), prov: p.Prov()}, nil
+	return &localSource{Path: rel, full: filepath.Join(ctx.ProjectDir(), rel), prov: p.Prov(), digests: k.digests}, nil
 }
 
 // localSource's key is the hash of the REAPI Directory digest of its files,
-// which takes reading them: LoadKey does that, once.
+// which takes reading them: LoadKey does that, once per distinct path.
 type localSource struct {
-	Path string
-	full string
-	prov node.Provenance
+	Path    string
+	full    string
+	prov    node.Provenance
+	digests *digestMemo // nil: hash for this source alone
 
 	once   sync.Once
 	digest cas.Digest
@@ -165,7 +171,7 @@ func (s *localSource) Resolved() bool { return true }
 // LoadKey computes the digest of the files.
 func (s *localSource) LoadKey() error {
 	s.once.Do(func() {
-		s.digest, s.err = cas.DirectoryDigest(s.full)
+		s.digest, s.err = s.digests.directoryDigest(s.full)
 		if s.err != nil {
 			s.err = node.Errorf(s.prov, node.MissingFile, "reading local source '%s': %v", s.Path, s.err)
 		}
@@ -184,3 +190,37 @@ func (s *localSource) UniqueKey() any {
 
 // LocalPath returns the source's absolute path.
 func (s *localSource) LocalPath() string { return s.full }
+
+// digestMemo remembers the directory digest of each absolute path it was
+// asked for, so that sources naming the same files hash them once. It is
+// safe for concurrent use; concurrent requests for one path wait for the
+// one computation.
+type digestMemo struct {
+	mu      sync.Mutex
+	entries map[string]*digestEntry
+}
+
+type digestEntry struct {
+	once   sync.Once
+	digest cas.Digest
+	err    error
+}
+
+func newDigestMemo() *digestMemo { return &digestMemo{entries: map[string]*digestEntry{}} }
+
+// directoryDigest returns cas.DirectoryDigest(path), computed once per
+// path; a nil memo computes it every time.
+func (m *digestMemo) directoryDigest(path string) (cas.Digest, error) {
+	if m == nil {
+		return cas.DirectoryDigest(path)
+	}
+	m.mu.Lock()
+	e := m.entries[path]
+	if e == nil {
+		e = &digestEntry{}
+		m.entries[path] = e
+	}
+	m.mu.Unlock()
+	e.once.Do(func() { e.digest, e.err = cas.DirectoryDigest(path) })
+	return e.digest, e.err
+}
