@@ -5,8 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bstgo/bst/loader/node"
 )
@@ -45,25 +50,6 @@ type SandboxConfig struct {
 	RemoteAPIsACUpdate   bool
 }
 
-// keyDict returns the sandbox configuration as it enters cache keys.
-func (s SandboxConfig) keyDict() map[string]any {
-	d := map[string]any{"build-os": s.BuildOS, "build-arch": s.BuildArch}
-	if s.BuildUID != nil {
-		d["build-uid"] = *s.BuildUID
-	}
-	if s.BuildGID != nil {
-		d["build-gid"] = *s.BuildGID
-	}
-	if s.RemoteAPIsSocketPath != "" {
-		r := map[string]any{"path": s.RemoteAPIsSocketPath}
-		if s.RemoteAPIsACUpdate {
-			r["action-cache-enable-update"] = true
-		}
-		d["remote-apis-socket"] = r
-	}
-	return d
-}
-
 // KeyContext is what key computation needs beyond the elements.
 type KeyContext struct {
 	// Strict is the build plan's mode.
@@ -71,68 +57,480 @@ type KeyContext struct {
 	// FatalWarnings are the project's, by project name.
 	FatalWarnings map[string][]string
 	// Debug, when set, receives each key's preimage (BST_DEBUG_CACHEKEY).
+	// Keys are then computed one at a time, in the order of the elements,
+	// so that the output is the same every run.
 	Debug io.Writer
 }
+
+// The key preimage.
+//
+// An element's key is the SHA-256 of its key dictionary written as
+// BuildStream writes it (canonicalJSON: keys sorted, compact):
+//
+//	{"core-artifact-version": 11,
+//	 "dependencies": [...],             the build scope, see below
+//	 "element-base-key": {"build-root": %{build-root}},
+//	 "element-plugin-key": the kind's Config.UniqueKey(),
+//	 "element-plugin-name": kind,
+//	 "element-plugin-version": BST_ARTIFACT_VERSION,
+//	 "environment": {...},              only for kinds that run commands
+//	 "fatal-warnings": [sorted],
+//	 "public": public data,
+//	 "sandbox": {...},                  only for kinds that run commands
+//	 "sources": [{"directory"?, "key", "name"}, ...],
+//	 "weak-cache-key": weak key}        strict key only
+//
+// "dependencies" lists every element of the build scope in staging order:
+// [project, name] in the weak key (with the dependency's weak key for
+// strict dependencies and kinds that rebuild strictly), [project, name,
+// strict key] in the strict key.
+//
+// Everything but "dependencies" and "weak-cache-key" depends on the
+// element alone, and the dictionary's keys sort so that "dependencies"
+// comes second and "weak-cache-key" last. So the preimage is written as
+// bytes, without building the dictionary: a fixed prefix, the dependency
+// fragments (each dependency's encoded once, when its own keys are
+// known), then the element's base, encoded once for both keys. The
+// dictionary form is kept in keydict_test.go, which checks that both
+// give the same bytes. A new input to the key goes into appendBase, at
+// the place its name sorts to, and into that test.
 
 // ComputeKeys computes the keys of elements, which must be in an order
 // where every element comes after its dependencies (such as the order of
 // Dependencies with ScopeAll). Source keys must be loaded already.
+// Dependencies that are not in elements keep the keys they have, and
+// count as inputs.
+//
+// Elements that do not depend on each other are computed in parallel,
+// level by level (an element's level is above all its dependencies'),
+// unless kc.Debug is set: keys are then computed one at a time, in the
+// order of elements, so that the preimages are printed in that order.
 func ComputeKeys(kc KeyContext, elements []*Element) {
-	sc := NewScopeCache()
-	for _, e := range elements {
-		e.computeKeys(kc, sc.BuildScope(e))
+	g := newKeyGraph(kc, elements)
+	levels := g.levels()
+	if kc.Debug == nil {
+		for _, level := range levels {
+			g.processLevel(level, true)
+		}
+		return
+	}
+	for _, level := range levels {
+		g.processLevel(level, false)
+	}
+	w := g.newWorker()
+	for i := range g.listed {
+		w.computeKeys(int32(i))
 	}
 }
 
-func (e *Element) computeKeys(kc KeyContext, buildScope []*Element) {
+// keyGraph is the state of one ComputeKeys call: the elements with their
+// dependencies as indexes, and what is known of each so far.
+type keyGraph struct {
+	kc    KeyContext
+	nodes []keyNode
+	// listed are the nodes of the elements to compute, in their order.
+	// The nodes after them are the dependencies that are not listed,
+	// whose keys are taken as they are.
+	listed int
+
+	fatal map[string][]byte // project -> its encoded fatal warnings
+
+	publicMu sync.Mutex
+	public   map[*node.Node][]byte // encoded public data, shared trees once
+}
+
+// keyNode is one element of a keyGraph.
+type keyNode struct {
+	e       *Element
+	compute bool // computed here; false for external dependencies
+	level   int32
+	// buildDeps and runDeps are the direct build and runtime dependencies,
+	// in order; strictDeps those declared strict.
+	buildDeps, runDeps, strictDeps []int32
+	// run is the run scope: the runtime dependencies, recursively, in
+	// staging order, then the element itself.
+	run []int32
+	// head is `["project","name"`, the start of each of the element's
+	// fragments in its reverse dependencies' preimages.
+	head []byte
+	// ok is set once the element has both a weak and a strict key.
+	ok bool
+}
+
+func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
+	g := &keyGraph{kc: kc, fatal: map[string][]byte{}, public: map[*node.Node][]byte{}}
+	index := make(map[*Element]int32, len(elements))
+	g.nodes = make([]keyNode, 0, len(elements))
+	add := func(e *Element, compute bool) int32 {
+		i := int32(len(g.nodes))
+		index[e] = i
+		g.nodes = append(g.nodes, keyNode{e: e, compute: compute})
+		return i
+	}
+	for _, e := range elements {
+		if _, dup := index[e]; !dup {
+			add(e, true)
+		}
+	}
+	g.listed = len(g.nodes)
+	// Link dependencies; the ones not listed join as external nodes.
+	for i := 0; i < len(g.nodes); i++ {
+		n := &g.nodes[i]
+		for _, d := range n.e.Deps {
+			j, ok := index[d.Element]
+			if !ok {
+				j = add(d.Element, false)
+				n = &g.nodes[i] // add may have moved the nodes
+			}
+			if d.Type&DepBuild != 0 {
+				n.buildDeps = append(n.buildDeps, j)
+			}
+			if d.Type&DepRuntime != 0 {
+				n.runDeps = append(n.runDeps, j)
+			}
+			if d.Strict {
+				n.strictDeps = append(n.strictDeps, j)
+			}
+		}
+	}
+	for i := range g.nodes {
+		n := &g.nodes[i]
+		n.head = appendJSONString(append(appendJSONString([]byte{'['}, n.e.Project), ','), n.e.Name)
+		if _, ok := g.fatal[n.e.Project]; !ok {
+			fw := append([]string(nil), kc.FatalWarnings[n.e.Project]...)
+			sort.Strings(fw)
+			g.fatal[n.e.Project] = appendJSON(nil, fw)
+		}
+	}
+	return g
+}
+
+// levels groups the nodes by level: a node's dependencies are all in
+// earlier groups. Each group is in the order of the nodes.
+func (g *keyGraph) levels() [][]int32 {
+	const inProgress = -1
+	var levelOf func(i int32) int32
+	levelOf = func(i int32) int32 {
+		n := &g.nodes[i]
+		if n.level != 0 {
+			if n.level == inProgress {
+				// A cycle, which the loader refuses: cut it here.
+				return 0
+			}
+			return n.level
+		}
+		n.level = inProgress
+		lv := int32(1)
+		for _, list := range [2][]int32{n.buildDeps, n.runDeps} {
+			for _, d := range list {
+				lv = max(lv, levelOf(d)+1)
+			}
+		}
+		g.nodes[i].level = lv
+		return lv
+	}
+	var out [][]int32
+	for i := range g.nodes {
+		lv := levelOf(int32(i))
+		for int(lv) > len(out) {
+			out = append(out, nil)
+		}
+		out[lv-1] = append(out[lv-1], int32(i))
+	}
+	return out
+}
+
+// processLevel processes the nodes of one level (see process), on all
+// processors when there are enough of them.
+func (g *keyGraph) processLevel(level []int32, keys bool) {
+	const chunk = 32
+	workers := min(runtime.GOMAXPROCS(0), (len(level)+chunk-1)/chunk)
+	if workers <= 1 {
+		w := g.newWorker()
+		for _, i := range level {
+			w.process(i, keys)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := g.newWorker()
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= len(level) {
+					return
+				}
+				for _, i := range level[start:min(start+chunk, len(level))] {
+					w.process(i, keys)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// keyWorker holds the scratch space of one goroutine computing keys.
+type keyWorker struct {
+	g *keyGraph
+	// stamp[i] == gen marks node i as already listed in the scope being
+	// merged.
+	stamp []uint32
+	gen   uint32
+	// Buffers reused from one element to the next.
+	weak, strict, base []byte
+	env                []Variable
+}
+
+func (g *keyGraph) newWorker() *keyWorker {
+	return &keyWorker{g: g, stamp: make([]uint32, len(g.nodes))}
+}
+
+// process computes node i's run scope and, when keys is set, its keys;
+// its dependencies must have been processed. An external node's keys are
+// the ones it has.
+func (w *keyWorker) process(i int32, keys bool) {
+	n := &w.g.nodes[i]
+	n.run = w.runScope(i)
+	if !n.compute {
+		n.ok = n.e.Keys.Weak != "" && n.e.Keys.Strict != ""
+	} else if keys {
+		w.computeKeys(i)
+	}
+}
+
+// computeKeys computes the keys of node i, whose dependencies have their
+// run scopes and keys.
+func (w *keyWorker) computeKeys(i int32) {
+	g := w.g
+	n := &g.nodes[i]
+	e := n.e
 	e.Keys = Keys{}
 	if !e.SourcesResolved() {
 		return
 	}
-	base := e.baseKeyDict(kc)
-	strictDirect := map[*Element]bool{}
-	for _, d := range e.Deps {
-		if d.Strict {
-			strictDirect[d.Element] = true
-		}
-	}
 	strictRebuild := e.Plugin.Flags().StrictRebuild
-	weakDeps := make([]any, 0, len(buildScope))
-	strictDeps := make([]any, 0, len(buildScope))
-	for _, d := range buildScope {
-		if d.Keys.Weak == "" || d.Keys.Strict == "" {
-			return
+	weak := appendKeyPrefix(w.weak[:0])
+	strict := appendKeyPrefix(w.strict[:0])
+	// The build scope: the run scopes of the build dependencies, merged,
+	// without the element itself.
+	w.gen++
+	first := true
+	for _, b := range n.buildDeps {
+		for _, x := range g.nodes[b].run {
+			if x == i || w.stamp[x] == w.gen {
+				continue
+			}
+			w.stamp[x] = w.gen
+			d := &g.nodes[x]
+			if !d.ok {
+				return
+			}
+			if !first {
+				weak = append(weak, ',')
+				strict = append(strict, ',')
+			}
+			first = false
+			weak = append(weak, d.head...)
+			if strictRebuild || slices.Contains(n.strictDeps, x) {
+				weak = appendKeyEnd(weak, d.e.Keys.Weak)
+			} else {
+				weak = append(weak, ']')
+			}
+			strict = appendKeyEnd(append(strict, d.head...), d.e.Keys.Strict)
 		}
-		if strictRebuild || strictDirect[d] {
-			weakDeps = append(weakDeps, []any{d.Project, d.Name, d.Keys.Weak})
-		} else {
-			weakDeps = append(weakDeps, []any{d.Project, d.Name})
-		}
-		strictDeps = append(strictDeps, []any{d.Project, d.Name, d.Keys.Strict})
 	}
-	e.Keys.Weak = e.hashKey(kc, "weak", base, weakDeps, "")
-	e.Keys.Strict = e.hashKey(kc, "strict", base, strictDeps, e.Keys.Weak)
-	if kc.Strict {
+	w.base = g.appendBase(append(w.base[:0], "],"...), e, &w.env)
+	weak = append(append(weak, w.base...), '}')
+	e.Keys.Weak = g.hashKey(e, "weak", weak)
+	strict = append(append(strict, w.base...), `,"weak-cache-key":"`...)
+	strict = append(append(strict, e.Keys.Weak...), `"}`...)
+	e.Keys.Strict = g.hashKey(e, "strict", strict)
+	if g.kc.Strict {
 		e.Keys.Strong = e.Keys.Strict
 	}
+	n.ok = true
+	w.weak, w.strict = weak, strict
 }
 
-func (e *Element) hashKey(kc KeyContext, which string, base map[string]any, deps []any, weak string) string {
-	d := make(map[string]any, len(base)+2)
-	for k, v := range base {
-		d[k] = v
+// appendKeyPrefix opens a preimage, up to its first dependency.
+func appendKeyPrefix(b []byte) []byte {
+	b = append(b, `{"core-artifact-version":`...)
+	b = strconv.AppendInt(b, CoreArtifactVersion, 10)
+	return append(b, `,"dependencies":[`...)
+}
+
+// appendKeyEnd ends a dependency fragment with its key: `,"key"]`. Keys
+// are hex digits, which need no escaping.
+func appendKeyEnd(b []byte, key string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	return append(b, '"', ']')
+}
+
+// runScope returns node i's run scope: the run scopes of its runtime
+// dependencies merged, each element once, then i itself. It is what
+// Dependencies([]*Element{e}, ScopeRun) lists: a depth-first post-order
+// walk with a shared visited set skips an element only when an earlier,
+// complete walk listed it and everything below it.
+func (w *keyWorker) runScope(i int32) []int32 {
+	n := &w.g.nodes[i]
+	switch len(n.runDeps) {
+	case 0:
+		return []int32{i}
+	case 1:
+		if r := w.g.nodes[n.runDeps[0]].run; !slices.Contains(r, i) {
+			return append(r[:len(r):len(r)], i)
+		}
 	}
-	d["dependencies"] = deps
-	if weak != "" {
-		d["weak-cache-key"] = weak
+	size := 1
+	for _, d := range n.runDeps {
+		size += len(w.g.nodes[d].run)
 	}
-	pre := canonicalJSON(d)
+	out := make([]int32, 0, size)
+	w.gen++
+	for _, d := range n.runDeps {
+		for _, x := range w.g.nodes[d].run {
+			if x != i && w.stamp[x] != w.gen {
+				w.stamp[x] = w.gen
+				out = append(out, x)
+			}
+		}
+	}
+	return append(out, i)
+}
+
+// hashKey returns the hex SHA-256 of a preimage, printing it when
+// debugging.
+func (g *keyGraph) hashKey(e *Element, which string, pre []byte) string {
 	sum := sha256.Sum256(pre)
 	key := hex.EncodeToString(sum[:])
-	if kc.Debug != nil {
-		fmt.Fprintf(kc.Debug, "[cachekey] %s %s %s\n%s\n", e.FullName, which, key, pre)
+	if g.kc.Debug != nil {
+		fmt.Fprintf(g.kc.Debug, "[cachekey] %s %s %s\n%s\n", e.FullName, which, key, pre)
 	}
 	return key
+}
+
+// appendBase appends the part of e's preimage that does not depend on its
+// dependencies, from "element-base-key" to "sources", without braces; env
+// is scratch space.
+func (g *keyGraph) appendBase(b []byte, e *Element, env *[]Variable) []byte {
+	br, _ := e.Variables.Get("build-root")
+	b = append(b, `"element-base-key":{"build-root":`...)
+	b = appendJSONString(b, br)
+	b = append(b, `},"element-plugin-key":`...)
+	var pluginKey any
+	if e.KindConfig != nil {
+		pluginKey = e.KindConfig.UniqueKey()
+	}
+	b = appendJSON(b, pluginKey)
+	b = append(b, `,"element-plugin-name":`...)
+	b = appendJSONString(b, e.Kind)
+	version := 0
+	if av, ok := e.Plugin.(ArtifactVersioner); ok {
+		version = av.ArtifactVersion()
+	}
+	b = append(b, `,"element-plugin-version":`...)
+	b = strconv.AppendInt(b, int64(version), 10)
+	runs := e.RunsCommands()
+	if runs {
+		b = append(b, `,"environment":`...)
+		b = appendEnvironment(b, e, env)
+	}
+	b = append(b, `,"fatal-warnings":`...)
+	b = append(b, g.fatal[e.Project]...)
+	b = append(b, `,"public":`...)
+	b = append(b, g.publicJSON(e.Public)...)
+	if runs {
+		b = append(b, `,"sandbox":`...)
+		b = e.SandboxConfig.appendKeyJSON(b)
+	}
+	b = append(b, `,"sources":[`...)
+	for k, s := range e.Sources {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		if s.Directory != "" {
+			b = append(b, `"directory":`...)
+			b = appendJSONString(b, s.Directory)
+			b = append(b, ',')
+		}
+		b = append(b, `"key":`...)
+		b = appendJSON(b, s.Plugin.UniqueKey())
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, s.Kind)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendEnvironment appends the environment that enters e's key: every
+// variable but those of environment-nocache, sorted by name.
+func appendEnvironment(b []byte, e *Element, scratch *[]Variable) []byte {
+	env := (*scratch)[:0]
+	for _, v := range e.Environment {
+		if !slices.Contains(e.EnvNoCache, v.Name) {
+			env = append(env, v)
+		}
+	}
+	slices.SortFunc(env, func(a, b Variable) int { return strings.Compare(a.Name, b.Name) })
+	b = append(b, '{')
+	for k, v := range env {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, v.Name)
+		b = append(b, ':')
+		b = appendJSONString(b, v.Value)
+	}
+	*scratch = env
+	return append(b, '}')
+}
+
+// appendKeyJSON appends the sandbox configuration as it enters cache keys.
+func (s SandboxConfig) appendKeyJSON(b []byte) []byte {
+	b = append(b, `{"build-arch":`...)
+	b = appendJSONString(b, s.BuildArch)
+	if s.BuildGID != nil {
+		b = append(b, `,"build-gid":`...)
+		b = strconv.AppendInt(b, int64(*s.BuildGID), 10)
+	}
+	b = append(b, `,"build-os":`...)
+	b = appendJSONString(b, s.BuildOS)
+	if s.BuildUID != nil {
+		b = append(b, `,"build-uid":`...)
+		b = strconv.AppendInt(b, int64(*s.BuildUID), 10)
+	}
+	if s.RemoteAPIsSocketPath != "" {
+		b = append(b, `,"remote-apis-socket":{`...)
+		if s.RemoteAPIsACUpdate {
+			b = append(b, `"action-cache-enable-update":true,`...)
+		}
+		b = append(b, `"path":`...)
+		b = appendJSONString(b, s.RemoteAPIsSocketPath)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// publicJSON returns the encoded public data. Elements that add no public
+// data of their own share their kind's tree, which is encoded once.
+func (g *keyGraph) publicJSON(n *node.Node) []byte {
+	g.publicMu.Lock()
+	enc, ok := g.public[n]
+	g.publicMu.Unlock()
+	if ok {
+		return enc
+	}
+	enc = appendNodeJSON(nil, n)
+	g.publicMu.Lock()
+	g.public[n] = enc
+	g.publicMu.Unlock()
+	return enc
 }
 
 // SourcesResolved reports whether every source has a reference.
@@ -145,51 +543,6 @@ func (e *Element) SourcesResolved() bool {
 	return true
 }
 
-// baseKeyDict is the part of the key preimage that does not depend on the
-// dependencies.
-func (e *Element) baseKeyDict(kc KeyContext) map[string]any {
-	br, _ := e.Variables.Get("build-root")
-	version := 0
-	if av, ok := e.Plugin.(ArtifactVersioner); ok {
-		version = av.ArtifactVersion()
-	}
-	var pluginKey any
-	if e.KindConfig != nil {
-		pluginKey = e.KindConfig.UniqueKey()
-	}
-	sources := make([]any, 0, len(e.Sources))
-	for _, s := range e.Sources {
-		sd := map[string]any{"key": s.Plugin.UniqueKey(), "name": s.Kind}
-		if s.Directory != "" {
-			sd["directory"] = s.Directory
-		}
-		sources = append(sources, sd)
-	}
-	fw := append([]string(nil), kc.FatalWarnings[e.Project]...)
-	sort.Strings(fw)
-	d := map[string]any{
-		"core-artifact-version":  CoreArtifactVersion,
-		"element-base-key":       map[string]any{"build-root": br},
-		"element-plugin-key":     pluginKey,
-		"element-plugin-name":    e.Kind,
-		"element-plugin-version": version,
-		"public":                 nodeValue(e.Public),
-		"sources":                sources,
-		"fatal-warnings":         fw,
-	}
-	if e.RunsCommands() {
-		env := map[string]any{}
-		for _, v := range e.Environment {
-			if !containsString(e.EnvNoCache, v.Name) {
-				env[v.Name] = v.Value
-			}
-		}
-		d["sandbox"] = e.SandboxConfig.keyDict()
-		d["environment"] = env
-	}
-	return d
-}
-
 // RunsCommands reports whether the element runs commands in a sandbox,
 // which brings its sandbox configuration and environment into its key.
 func (e *Element) RunsCommands() bool {
@@ -197,37 +550,6 @@ func (e *Element) RunsCommands() bool {
 		return rc.RunsCommands()
 	}
 	return e.Plugin.Flags().RunsCommands
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// nodeValue converts a node tree into plain values for hashing.
-func nodeValue(n *node.Node) any {
-	if n == nil {
-		return map[string]any{}
-	}
-	switch n.Kind() {
-	case node.ScalarKind:
-		return n.Value()
-	case node.SequenceKind:
-		out := make([]any, n.Len())
-		for i, it := range n.Items() {
-			out[i] = nodeValue(it)
-		}
-		return out
-	}
-	out := make(map[string]any, n.Len())
-	for i, k := range n.Keys() {
-		out[k] = nodeValue(n.Items()[i])
-	}
-	return out
 }
 
 // DisplayKey returns the key shown for the element: its strong key, or 64

@@ -2,10 +2,14 @@ package element
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/bstgo/bst/loader/node"
 )
 
 // canonicalJSON encodes v the way BuildStream hashes cache key
@@ -53,7 +57,8 @@ func appendJSON(b []byte, v any) []byte {
 		}
 		return append(b, ']')
 	case map[string]any:
-		keys := make([]string, 0, len(x))
+		var small [16]string
+		keys := small[:0]
 		for k := range x {
 			keys = append(keys, k)
 		}
@@ -82,36 +87,50 @@ func appendJSON(b []byte, v any) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafe[c] is set for the ASCII bytes that are written as they are.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	start := 0 // s[start:i] is safe and not written yet
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c < utf8.RuneSelf && jsonSafe[c] {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"':
+			switch c {
+			case '"':
 				b = append(b, '\\', '"')
-			case c == '\\':
+			case '\\':
 				b = append(b, '\\', '\\')
-			case c == '\n':
+			case '\n':
 				b = append(b, '\\', 'n')
-			case c == '\r':
+			case '\r':
 				b = append(b, '\\', 'r')
-			case c == '\t':
+			case '\t':
 				b = append(b, '\\', 't')
-			case c == '\b':
+			case '\b':
 				b = append(b, '\\', 'b')
-			case c == '\f':
+			case '\f':
 				b = append(b, '\\', 'f')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			default:
-				b = append(b, c)
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
+		start = i
 		if r >= 0x10000 {
 			r1, r2 := utf16.EncodeRune(r)
 			b = appendU(b, r1)
@@ -120,9 +139,49 @@ func appendJSONString(b []byte, s string) []byte {
 			b = appendU(b, r)
 		}
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 
 func appendU(b []byte, r rune) []byte {
 	return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
+// appendNodeJSON appends a node tree as canonicalJSON writes the same data
+// as plain values: scalars as strings, sequences as lists, mappings with
+// their keys sorted. A nil node is an empty mapping.
+func appendNodeJSON(b []byte, n *node.Node) []byte {
+	if n == nil {
+		return append(b, "{}"...)
+	}
+	switch n.Kind() {
+	case node.ScalarKind:
+		return appendJSONString(b, n.Value())
+	case node.SequenceKind:
+		b = append(b, '[')
+		for i, it := range n.Items() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendNodeJSON(b, it)
+		}
+		return append(b, ']')
+	}
+	keys, items := n.Keys(), n.Items()
+	var small [16]int
+	order := small[:0]
+	for i := range keys {
+		order = append(order, i)
+	}
+	slices.SortFunc(order, func(i, j int) int { return strings.Compare(keys[i], keys[j]) })
+	b = append(b, '{')
+	for k, i := range order {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, keys[i])
+		b = append(b, ':')
+		b = appendNodeJSON(b, items[i])
+	}
+	return append(b, '}')
 }
