@@ -46,8 +46,24 @@ type compositeError struct {
 // of src prepend to, append to or overwrite lists of dst. dst keeps no
 // reference to src's nodes.
 func Composite(src, dst *Node) error {
+	return composer{}.composite(src, dst)
+}
+
+// CompositeMove is Composite for a src that is not used afterwards: dst
+// takes src's nodes rather than copies of them, so dst and src share them
+// and src must not be used, nor modified, once CompositeMove returns.
+func CompositeMove(src, dst *Node) error {
+	return composer{move: true}.composite(src, dst)
+}
+
+// composer holds how one composition copies src's nodes into dst.
+type composer struct {
+	move bool // give dst src's nodes themselves
+}
+
+func (c composer) composite(src, dst *Node) error {
 	var path []string
-	ce, err := compositeMapping(src, dst, &path)
+	ce, err := c.mapping(src, dst, &path)
 	if err != nil {
 		return err
 	}
@@ -56,6 +72,22 @@ func Composite(src, dst *Node) error {
 			Msg: "failure composing " + strings.Join(ce.path, ".") + ": " + ce.msg}
 	}
 	return nil
+}
+
+// copy returns a node of src for dst to keep.
+func (c composer) copy(n *Node) *Node {
+	if c.move {
+		return n
+	}
+	return n.Clone()
+}
+
+// copyItems returns src items for dst to keep.
+func (c composer) copyItems(items []*Node) []*Node {
+	if c.move {
+		return items[:len(items):len(items)]
+	}
+	return cloneItems(items)
 }
 
 // CompositeUnder composes under beneath target: target's values win, and the
@@ -71,10 +103,10 @@ func CompositeUnder(under, target *Node) error {
 	return nil
 }
 
-func compositeMapping(src, dst *Node, path *[]string) (*compositeError, error) {
+func (c composer) mapping(src, dst *Node, path *[]string) (*compositeError, error) {
 	for i, key := range src.keys {
 		*path = append(*path, key)
-		ce, err := composeOn(src.items[i], key, dst, path)
+		ce, err := c.composeOn(src.items[i], key, dst, path)
 		if ce != nil || err != nil {
 			return ce, err
 		}
@@ -86,14 +118,14 @@ func compositeMapping(src, dst *Node, path *[]string) (*compositeError, error) {
 	return nil, nil
 }
 
-func composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError, error) {
+func (c composer) composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError, error) {
 	target := dst.Get(key)
 	switch v.kind {
 	case ScalarKind:
 		if target != nil && target.kind != ScalarKind {
 			return &compositeError{copyPath(*path), v.prov.String() + ": cannot compose a scalar on a non-scalar at " + target.prov.String()}, nil
 		}
-		dst.Set(key, v.Clone())
+		dst.Set(key, c.copy(v))
 	case SequenceKind:
 		if target != nil && target.kind != SequenceKind {
 			isList, err := target.IsCompositeList()
@@ -107,10 +139,10 @@ func composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError,
 		if target != nil && target.kind == SequenceKind && key == "(?)" {
 			// Conditionals accumulate so that each is still evaluated later.
 			for _, it := range v.items {
-				target.items = append(target.items, it.Clone())
+				target.items = append(target.items, c.copy(it))
 			}
 		} else {
-			dst.Set(key, v.Clone())
+			dst.Set(key, c.copy(v))
 		}
 	case MappingKind:
 		isList, err := v.IsCompositeList()
@@ -120,12 +152,12 @@ func composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError,
 		if isList {
 			switch {
 			case target == nil:
-				dst.Set(key, v.Clone())
+				dst.Set(key, c.copy(v))
 			case target.kind == SequenceKind:
 				if ce := directivesAreLists(v, path); ce != nil {
 					return ce, nil
 				}
-				composeOnList(v, target)
+				c.composeOnList(v, target)
 			default:
 				tList, err := target.IsCompositeList()
 				if err != nil {
@@ -140,7 +172,7 @@ func composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError,
 				if ce := directivesAreLists(target, path); ce != nil {
 					return ce, nil
 				}
-				composeOnDirectives(v, target)
+				c.composeOnDirectives(v, target)
 			}
 			return nil, nil
 		}
@@ -150,7 +182,7 @@ func composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError,
 		} else if target.kind != MappingKind {
 			return &compositeError{copyPath(*path), v.prov.String() + ": cannot compose a mapping on a non-mapping at " + target.prov.String()}, nil
 		}
-		return compositeMapping(v, target, path)
+		return c.mapping(v, target, path)
 	}
 	return nil, nil
 }
@@ -180,32 +212,32 @@ func directivesAreLists(dirs *Node, path *[]string) *compositeError {
 }
 
 // composeOnList applies a directive map to a real list.
-func composeOnList(dirs, target *Node) {
+func (c composer) composeOnList(dirs, target *Node) {
 	if ow := dirs.Get(DirectiveOverwrite); ow != nil && ow.kind == SequenceKind {
-		target.items = cloneItems(ow.items)
+		target.items = c.copyItems(ow.items)
 	}
 	if pre := dirs.Get(DirectivePrepend); pre != nil && pre.kind == SequenceKind {
-		target.items = append(cloneItems(pre.items), target.items...)
+		target.items = append(c.copyItems(pre.items), target.items...)
 	}
 	if app := dirs.Get(DirectiveAppend); app != nil && app.kind == SequenceKind {
-		target.items = append(target.items, cloneItems(app.items)...)
+		target.items = append(target.items[:len(target.items):len(target.items)], c.copyItems(app.items)...)
 	}
 }
 
 // composeOnDirectives merges a directive map into another directive map,
 // which will itself later be applied to a list.
-func composeOnDirectives(dirs, target *Node) {
+func (c composer) composeOnDirectives(dirs, target *Node) {
 	ow := dirs.Get(DirectiveOverwrite)
 	pre := dirs.Get(DirectivePrepend)
 	app := dirs.Get(DirectiveAppend)
 	if ow != nil {
-		target.Set(DirectiveOverwrite, ow.Clone())
+		target.Set(DirectiveOverwrite, c.copy(ow))
 		for _, d := range [...]struct {
 			key string
 			n   *Node
 		}{{DirectivePrepend, pre}, {DirectiveAppend, app}} {
 			if d.n != nil {
-				target.Set(d.key, d.n.Clone())
+				target.Set(d.key, c.copy(d.n))
 			} else if t := target.Get(d.key); t != nil {
 				t.items = nil
 			}
@@ -214,16 +246,16 @@ func composeOnDirectives(dirs, target *Node) {
 	}
 	if pre != nil {
 		if t := target.Get(DirectivePrepend); t != nil {
-			t.items = append(cloneItems(pre.items), t.items...)
+			t.items = append(c.copyItems(pre.items), t.items...)
 		} else {
-			target.Set(DirectivePrepend, pre.Clone())
+			target.Set(DirectivePrepend, c.copy(pre))
 		}
 	}
 	if app != nil {
 		if t := target.Get(DirectiveAppend); t != nil {
-			t.items = append(t.items, cloneItems(app.items)...)
+			t.items = append(t.items[:len(t.items):len(t.items)], c.copyItems(app.items)...)
 		} else {
-			target.Set(DirectiveAppend, app.Clone())
+			target.Set(DirectiveAppend, c.copy(app))
 		}
 	}
 }

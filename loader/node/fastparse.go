@@ -1,6 +1,7 @@
 package node
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -13,10 +14,17 @@ import (
 // result is always the general parser's: FuzzFastParse checks that both
 // agree, provenance included.
 func fastParse(data []byte, f *File) (n *Node, ok bool) {
+	return new(fastParser).parse(data, f)
+}
+
+// parse is fastParse reusing p's scratch space.
+func (p *fastParser) parse(data []byte, f *File) (n *Node, ok bool) {
 	if !printable(data) {
 		return nil, false
 	}
-	p := &fastParser{file: f}
+	p.file, p.i = f, 0
+	clear(p.items)
+	p.items, p.keys = p.items[:0], p.keys[:0]
 	if !p.split(string(data)) {
 		return nil, false
 	}
@@ -84,13 +92,32 @@ type fastParser struct {
 	file  *File
 	lines []line
 	i     int
+	// Stacks where the keys and items of the collections being parsed
+	// gather, so that each collection gets slices of its exact size.
+	keys  []string
+	items []*Node
+}
+
+// collect moves the items (and, for a mapping, keys) gathered since
+// stack heights items and keys into n.
+func (p *fastParser) collect(n *Node, items, keys int) {
+	n.items = append([]*Node(nil), p.items[items:]...)
+	clear(p.items[items:])
+	p.items = p.items[:items]
+	if n.kind == MappingKind {
+		n.keys = append([]string(nil), p.keys[keys:]...)
+		p.keys = p.keys[:keys]
+		if len(n.keys) >= indexThreshold {
+			n.buildIndex()
+		}
+	}
 }
 
 // split cuts the text into lines, refusing what the fast path does not
 // handle at line level: tabs in indentation, document markers, directives
 // and carriage returns.
 func (p *fastParser) split(s string) bool {
-	p.lines = make([]line, 0, strings.Count(s, "\n")+1)
+	p.lines = p.lines[:0]
 	for len(s) > 0 {
 		var t string
 		if j := strings.IndexByte(s, '\n'); j >= 0 {
@@ -157,6 +184,7 @@ func isSeqItem(l line, col int) bool {
 
 func (p *fastParser) sequence(col int) *Node {
 	seq := &Node{kind: SequenceKind, prov: p.prov(p.i, col)}
+	base := len(p.items)
 	for {
 		p.skipBlank()
 		if p.i >= len(p.lines) {
@@ -186,9 +214,9 @@ func (p *fastParser) sequence(col int) *Node {
 			p.i++
 			p.skipBlank()
 			if p.i < len(p.lines) && p.lines[p.i].start > col {
-				seq.items = append(seq.items, p.block(p.lines[p.i].start))
+				p.items = append(p.items, p.block(p.lines[p.i].start))
 			} else {
-				seq.items = append(seq.items, &Node{kind: ScalarKind, prov: p.prov(itemLine, col+1)})
+				p.items = append(p.items, &Node{kind: ScalarKind, prov: p.prov(itemLine, col+1)})
 			}
 			continue
 		}
@@ -198,11 +226,12 @@ func (p *fastParser) sequence(col int) *Node {
 		if keyEnd(l.text, c) >= 0 {
 			// A mapping starting on the item's line.
 			p.lines[p.i].start = c
-			seq.items = append(seq.items, p.mapping(c))
+			p.items = append(p.items, p.mapping(c))
 			continue
 		}
-		seq.items = append(seq.items, p.inlineValue(col, c))
+		p.items = append(p.items, p.inlineValue(col, c))
 	}
+	p.collect(seq, base, 0)
 	return seq
 }
 
@@ -242,6 +271,8 @@ func canStartPlain(t string, c int) bool {
 
 func (p *fastParser) mapping(col int) *Node {
 	m := &Node{kind: MappingKind, prov: p.prov(p.i, col)}
+	itemBase, keyBase := len(p.items), len(p.keys)
+	var seen map[string]bool // for large mappings
 	for {
 		p.skipBlank()
 		if p.i >= len(p.lines) {
@@ -260,8 +291,24 @@ func (p *fastParser) mapping(col int) *Node {
 		}
 		key := strings.TrimRight(l.text[col:ke], " ")
 		// YAML limits implicit keys to 1024 characters.
-		if len(key) > 1000 || strings.ContainsAny(key, "\t") || m.find(key) >= 0 {
+		if len(key) > 1000 || strings.ContainsAny(key, "\t") {
 			bail()
+		}
+		if seen == nil && len(p.keys)-keyBase < indexThreshold {
+			if slices.Contains(p.keys[keyBase:], key) {
+				bail()
+			}
+		} else {
+			if seen == nil {
+				seen = make(map[string]bool, 2*indexThreshold)
+				for _, k := range p.keys[keyBase:] {
+					seen[k] = true
+				}
+			}
+			if seen[key] {
+				bail()
+			}
+			seen[key] = true
 		}
 		keyLine := p.i
 		c := ke + 1
@@ -287,14 +334,10 @@ func (p *fastParser) mapping(col int) *Node {
 		} else {
 			v = p.inlineValue(col, c)
 		}
-		m.keys = append(m.keys, key)
-		m.items = append(m.items, v)
-		if len(m.keys) == indexThreshold {
-			m.buildIndex()
-		} else if m.index != nil {
-			m.index[key] = len(m.keys) - 1
-		}
+		p.keys = append(p.keys, key)
+		p.items = append(p.items, v)
 	}
+	p.collect(m, itemBase, keyBase)
 	return m
 }
 

@@ -106,3 +106,39 @@ func FuzzFastParse(f *testing.F) {
 		compareParsers(t, s)
 	})
 }
+
+// Large mappings find duplicate keys through a map, and one Parser parses
+// document after document with the same scratch space.
+func TestParserLargeMappingsAndReuse(t *testing.T) {
+	var big, dup strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&big, "k%02d: [v%d]\n", i, i)
+		fmt.Fprintf(&dup, "k%02d: v\n", i%35)
+	}
+	nested := "a:\n  b:\n    c: [1, 2]\n    d:\n    - x\n    - y: z\n  e: f\n" + big.String()
+	var p Parser
+	for round := 0; round < 2; round++ {
+		for _, s := range []string{big.String(), nested, "kind: manual\n"} {
+			if !compareParsers(t, s) {
+				t.Errorf("the fast path refused %q", s)
+			}
+			n, err := p.Parse([]byte(s), &File{Name: "t.bst"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, _ := parseGeneral([]byte(s), &File{Name: "t.bst"})
+			if d := sameTree(n, g, "$"); d != "" {
+				t.Errorf("Parser.Parse differs at %s", d)
+			}
+		}
+		if _, ok := fastParse([]byte(dup.String()), &File{Name: "t.bst"}); ok {
+			t.Errorf("the fast path accepted a duplicate key in a large mapping")
+		}
+		if _, err := p.Parse([]byte(dup.String()), &File{Name: "t.bst"}); ReasonOf(err) != InvalidYAML {
+			t.Errorf("duplicate key: %v, want an invalid-yaml error", err)
+		}
+	}
+	if m := mustParse(t, big.String()); m.Get("k39") == nil || m.Get("k00").Items()[0].Value() != "v0" {
+		t.Errorf("lookups in a large mapping fail")
+	}
+}

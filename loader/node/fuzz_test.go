@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -159,6 +160,20 @@ func FuzzComposite(f *testing.F) {
 		}
 		if Dump(src) != srcDump {
 			t.Fatalf("Composite changed its source")
+		}
+
+		// CompositeMove gives what Composite gives, error included.
+		moved := dst.Clone()
+		moveErr := CompositeMove(src.Clone(), moved)
+		copied := dst.Clone()
+		copyErr := Composite(src, copied)
+		if fmt.Sprint(moveErr) != fmt.Sprint(copyErr) {
+			t.Fatalf("CompositeMove: %v, Composite: %v", moveErr, copyErr)
+		}
+		if copyErr == nil {
+			if d := sameTree(moved, copied, "$"); d != "" {
+				t.Fatalf("CompositeMove and Composite differ: %s\n%s\n%s", d, Dump(moved), Dump(copied))
+			}
 		}
 
 		under := dst.Clone()

@@ -57,6 +57,17 @@ func NewSequence(p Provenance, items ...*Node) *Node {
 // NewMapping returns an empty mapping node.
 func NewMapping(p Provenance) *Node { return &Node{kind: MappingKind, prov: p} }
 
+// NewMappingOf returns a mapping of keys to items, which must be as long
+// and hold no key twice. The mapping keeps both slices; keys may be shared
+// with another mapping (a key added to either goes to a copy).
+func NewMappingOf(p Provenance, keys []string, items []*Node) *Node {
+	n := &Node{kind: MappingKind, prov: p, keys: keys[:len(keys):len(keys)], items: items}
+	if len(keys) >= indexThreshold {
+		n.buildIndex()
+	}
+	return n
+}
+
 // NewStringList returns a sequence of scalars, all with provenance p.
 func NewStringList(p Provenance, vs []string) *Node {
 	items := make([]*Node, len(vs))

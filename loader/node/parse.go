@@ -15,7 +15,20 @@ import (
 // comments, which is an empty mapping) and returns it as a tree of nodes
 // attributed to f.
 func Parse(data []byte, f *File) (*Node, error) {
-	if n, ok := fastParse(data, f); ok {
+	return new(Parser).Parse(data, f)
+}
+
+// Parser parses YAML documents as Parse does, keeping its scratch space
+// from one document to the next: a loader parsing many files gives each of
+// its goroutines one Parser. A Parser is not safe for concurrent use; the
+// trees it returns share nothing with it.
+type Parser struct {
+	fast fastParser
+}
+
+// Parse is the package's Parse, reusing p's scratch space.
+func (p *Parser) Parse(data []byte, f *File) (*Node, error) {
+	if n, ok := p.fast.parse(data, f); ok {
 		return n, nil
 	}
 	return parseGeneral(data, f)
