@@ -37,22 +37,44 @@ func (r *Resolved) Names() []string {
 // Expand substitutes the variables referred to in s; p is where s was
 // written, for errors.
 func (r *Resolved) Expand(s string, p node.Provenance) (string, error) {
-	if !strings.Contains(s, "%{") {
+	i := strings.Index(s, "%{")
+	if i < 0 {
 		return s, nil
 	}
 	var b strings.Builder
-	for _, part := range parse(s) {
-		if part.ref == "" {
-			b.WriteString(part.lit)
+	written := 0 // s[:written] is in b or replaced
+	for i >= 0 {
+		name, end := reference(s, i)
+		if end < 0 {
+			// Not a reference: "%{" stays as text.
+			i = indexFrom(s, i+2)
 			continue
 		}
-		v, ok := r.Get(part.ref)
+		v, ok := r.Get(name)
 		if !ok {
-			return "", node.Errorf(p, node.UnresolvedVariable, "reference to undefined variable '%s'", part.ref)
+			return "", node.Errorf(p, node.UnresolvedVariable, "reference to undefined variable '%s'", name)
 		}
+		if written == 0 {
+			b.Grow(len(s) + len(v))
+		}
+		b.WriteString(s[written:i])
 		b.WriteString(v)
+		written = end
+		i = indexFrom(s, end)
 	}
+	if written == 0 {
+		return s, nil
+	}
+	b.WriteString(s[written:])
 	return b.String(), nil
+}
+
+// indexFrom returns the index of the next "%{" in s from i, or -1.
+func indexFrom(s string, i int) int {
+	if j := strings.Index(s[i:], "%{"); j >= 0 {
+		return i + j
+	}
+	return -1
 }
 
 // ExpandNode returns n with variables expanded in every scalar (not in
@@ -63,6 +85,27 @@ func (r *Resolved) ExpandNode(n *node.Node) (*node.Node, error) {
 		return n, nil
 	}
 	return r.expandTree(n)
+}
+
+// ExpandOwned expands variables in every scalar of n (not in keys), in
+// place: n must belong to the caller alone, sharing no node with another
+// tree.
+func (r *Resolved) ExpandOwned(n *node.Node) error {
+	switch n.Kind() {
+	case node.ScalarKind:
+		v, err := r.Expand(n.Value(), n.Prov())
+		if err != nil {
+			return err
+		}
+		n.SetValue(v)
+		return nil
+	}
+	for _, it := range n.Items() {
+		if err := r.ExpandOwned(it); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func needsExpansion(n *node.Node) bool {
@@ -99,13 +142,13 @@ func (r *Resolved) expandTree(n *node.Node) (*node.Node, error) {
 		}
 		return node.NewSequence(n.Prov(), items...), nil
 	}
-	m := node.NewMapping(n.Prov())
-	for i, k := range n.Keys() {
-		x, err := r.expandTree(n.Items()[i])
+	items := make([]*node.Node, n.Len())
+	for i, it := range n.Items() {
+		x, err := r.expandTree(it)
 		if err != nil {
 			return nil, err
 		}
-		m.Set(k, x)
+		items[i] = x
 	}
-	return m, nil
+	return node.NewMappingOf(n.Prov(), n.Keys(), items), nil
 }

@@ -30,6 +30,10 @@ type Table struct {
 	resolved *Resolved              // the table's own resolution, partial
 	failed   map[string]bool
 	rdeps    map[string][]string // name -> variables referring to it
+	// closure lists, for each name referred to, every variable referring
+	// to it directly or not: what to resolve again when an overlay
+	// redefines it.
+	closure map[string][]string
 }
 
 // Protected are the variables bst sets and nobody may redefine.
@@ -61,7 +65,9 @@ func define(defs *node.Node, into map[string]*definition, order *[]string) error
 			return node.Errorf(v.Prov(), node.InvalidData, "value of variable '%s' is not of the expected type 'str'", name)
 		}
 		d := &definition{prov: v.Prov(), raw: v.Value()}
-		d.parts = parse(d.raw)
+		if strings.Contains(d.raw, "%{") {
+			d.parts = parse(d.raw)
+		}
 		d.simple = len(d.parts) == 0 || len(d.parts) == 1 && d.parts[0].ref == ""
 		if _, ok := into[name]; !ok {
 			*order = append(*order, name)
@@ -147,17 +153,22 @@ func (t *Table) prepare() {
 				}
 			}
 		}
-		r := &resolver{defs: t.defs, values: make(map[string]string, len(t.defs)), state: map[string]uint8{}}
+		t.closure = make(map[string][]string, len(t.rdeps))
+		for name := range t.rdeps {
+			t.closure[name] = t.dependents([]string{name})
+		}
+		r := &resolver{defs: t.defs, values: make(map[string]string, len(t.defs))}
 		t.failed = map[string]bool{}
 		for _, name := range t.order {
-			if _, err := r.resolve(name, nil); err != nil {
+			if _, err := r.resolve(name); err != nil {
 				t.failed[name] = true
+				r.stack = r.stack[:0]
 			}
 		}
 		// A variable whose resolution failed may have left dependents
 		// resolved through it: drop everything that refers to a failed one.
 		for name := range t.failed {
-			for _, d := range t.dependents([]string{name}) {
+			for _, d := range t.closure[name] {
 				t.failed[d] = true
 			}
 		}
@@ -208,9 +219,9 @@ func (t *Table) resolve(lenient bool) (*Resolved, error) {
 		if lenient {
 			return t.resolved, nil
 		}
-		r := &resolver{defs: t.defs, values: map[string]string{}, state: map[string]uint8{}}
+		r := &resolver{defs: t.defs, values: map[string]string{}}
 		for _, name := range t.order {
-			if _, err := r.resolve(name, nil); err != nil {
+			if _, err := r.resolve(name); err != nil {
 				return nil, err
 			}
 		}
@@ -220,31 +231,34 @@ func (t *Table) resolve(lenient bool) (*Resolved, error) {
 	p.prepare()
 	// What must be recomputed: the overlay's own definitions, what the
 	// parent could not resolve, and everything depending on either.
-	changed := make([]string, 0, len(t.own)+len(p.failed))
+	size := len(t.own) + len(p.failed)
 	for name := range t.own {
-		changed = append(changed, name)
+		size += len(p.closure[name])
+	}
+	dirty := make(map[string]bool, size)
+	mark := func(name string) {
+		dirty[name] = true
+		for _, d := range p.closure[name] {
+			dirty[d] = true
+		}
+	}
+	for name := range t.own {
+		mark(name)
 	}
 	for name := range p.failed {
-		changed = append(changed, name)
+		mark(name)
 	}
-	dirty := map[string]bool{}
-	for _, n := range changed {
-		dirty[n] = true
-	}
-	for _, n := range p.dependents(changed) {
-		dirty[n] = true
-	}
-	r := &resolver{defs: p.defs, own: t.own, values: make(map[string]string, len(dirty)), state: map[string]uint8{}, base: p.resolved, dirty: dirty}
+	r := &resolver{defs: p.defs, own: t.own, values: make(map[string]string, len(dirty)), base: p.resolved, dirty: dirty}
 	// Resolve in declaration order so that the first error reported is
 	// the first one written.
 	for _, names := range [][]string{t.order, t.extra} {
 		for _, name := range names {
 			if dirty[name] {
-				if _, err := r.resolve(name, nil); err != nil {
+				if _, err := r.resolve(name); err != nil {
 					if !lenient {
 						return nil, err
 					}
-					r.state = map[string]uint8{}
+					r.stack = r.stack[:0]
 				}
 			}
 		}
@@ -257,17 +271,18 @@ type resolver struct {
 	defs   map[string]*definition
 	own    map[string]*definition // definitions that win over defs
 	values map[string]string
-	state  map[string]uint8 // 1 = in progress
-	base   *Resolved        // values to reuse for clean variables
+	base   *Resolved // values to reuse for clean variables
 	dirty  map[string]bool
-	sb     strings.Builder
+	// stack holds the references being followed: a variable on it is
+	// being resolved, and meeting it again is a cycle.
+	stack []refStep
 }
 
 type refStep struct {
 	from, to string
 }
 
-func (r *resolver) resolve(name string, chain []refStep) (string, error) {
+func (r *resolver) resolve(name string) (string, error) {
 	if v, ok := r.values[name]; ok {
 		return v, nil
 	}
@@ -287,26 +302,29 @@ func (r *resolver) resolve(name string, chain []refStep) (string, error) {
 		r.values[name] = d.raw
 		return d.raw, nil
 	}
-	if r.state[name] == 1 {
-		return "", r.cycleError(name, chain)
+	for _, st := range r.stack {
+		if st.from == name {
+			return "", r.cycleError(name, r.stack)
+		}
 	}
-	r.state[name] = 1
 	var b strings.Builder
+	b.Grow(len(d.raw) + 32)
 	for _, p := range d.parts {
 		if p.ref == "" {
 			b.WriteString(p.lit)
 			continue
 		}
-		v, err := r.resolve(p.ref, append(chain, refStep{name, p.ref}))
+		r.stack = append(r.stack, refStep{name, p.ref})
+		v, err := r.resolve(p.ref)
 		if err == errUndefined {
 			return "", undefinedError(d.prov, p.ref, r.defs, r.own)
 		}
 		if err != nil {
 			return "", err
 		}
+		r.stack = r.stack[:len(r.stack)-1]
 		b.WriteString(v)
 	}
-	delete(r.state, name)
 	v := b.String()
 	r.values[name] = v
 	return v, nil

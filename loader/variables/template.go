@@ -17,20 +17,13 @@ func parse(s string) []part {
 		if i < 0 {
 			break
 		}
-		j := i + 2
-		if j < len(s) && isAlpha(s[j]) {
-			k := j + 1
-			for k < len(s) && (isAlpha(s[k]) || isDigit(s[k]) || s[k] == '_' || s[k] == '-') {
-				k++
+		if name, end := reference(s, i); end >= 0 {
+			if i > 0 {
+				parts = append(parts, part{lit: s[:i]})
 			}
-			if k < len(s) && s[k] == '}' {
-				if i > 0 {
-					parts = append(parts, part{lit: s[:i]})
-				}
-				parts = append(parts, part{ref: s[j:k]})
-				s = s[k+1:]
-				continue
-			}
+			parts = append(parts, part{ref: name})
+			s = s[end:]
+			continue
 		}
 		// Not a reference: keep "%{" as text and go on after it.
 		parts = append(parts, part{lit: s[:i+2]})
@@ -40,6 +33,23 @@ func parse(s string) []part {
 		parts = append(parts, part{lit: s})
 	}
 	return parts
+}
+
+// reference reads the reference that the "%{" at s[i] opens: the name
+// and the index after the closing brace, or end -1 when the text is not a
+// valid reference.
+func reference(s string, i int) (name string, end int) {
+	j := i + 2
+	if j < len(s) && isAlpha(s[j]) {
+		k := j + 1
+		for k < len(s) && (isAlpha(s[k]) || isDigit(s[k]) || s[k] == '_' || s[k] == '-') {
+			k++
+		}
+		if k < len(s) && s[k] == '}' {
+			return s[j:k], k + 1
+		}
+	}
+	return "", -1
 }
 
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

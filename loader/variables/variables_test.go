@@ -171,3 +171,30 @@ func BenchmarkOverlayResolve(b *testing.B) {
 		}
 	}
 }
+
+// ExpandOwned expands in place what ExpandNode copies, with the same
+// results and errors.
+func TestExpandOwnedMatchesExpandNode(t *testing.T) {
+	tbl, _ := Compile(yamlOf(t, base))
+	o, _ := tbl.Overlay(yamlOf(t, "element-name: e.bst\n"))
+	r, err := o.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{
+		"cmd: ['%{bindir}/tool %{build-root}', '%{', '%{9x}', '%%{lib}%{lib}%', plain]\nm: {k: '%{prefix}'}\n",
+		"a: '%{undefined} %{prefix}'\n",
+		"a: [x, {b: '%{nope}'}]\n",
+	} {
+		want, wantErr := r.ExpandNode(yamlOf(t, src))
+		got := yamlOf(t, src)
+		gotErr := r.ExpandOwned(got)
+		if (wantErr == nil) != (gotErr == nil) || wantErr != nil && wantErr.Error() != gotErr.Error() {
+			t.Errorf("%q: ExpandOwned error %v, ExpandNode error %v", src, gotErr, wantErr)
+			continue
+		}
+		if wantErr == nil && node.Dump(got) != node.Dump(want) {
+			t.Errorf("%q: ExpandOwned gave\n%s\nExpandNode gave\n%s", src, node.Dump(got), node.Dump(want))
+		}
+	}
+}
