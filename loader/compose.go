@@ -20,6 +20,12 @@ var elementKeys = []string{
 // compose builds the element from its processed .bst mapping, in
 // BuildStream's order: built-in defaults, project.conf, the kind's
 // defaults, the project's `elements:` overrides, then the file.
+//
+// The mapping belongs to the element alone (includes and conditionals
+// composed copies into it) and is dropped afterwards, so its nodes move
+// into the element rather than being copied, and are expanded in place.
+// The kinds' shared defaults are never modified: they are copied where an
+// element composes over them, and shared where it does not.
 func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, error) {
 	n := le.node
 	kd, err := p.kindDefaultsFor(k)
@@ -39,15 +45,16 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	}
 
 	// Variables.
-	own := node.NewMapping(node.Synthetic)
-	if v := n.Get("variables"); v != nil {
-		if err := variables.CheckProtected(v); err != nil {
+	own := n.Get("variables")
+	if own != nil {
+		if err := variables.CheckProtected(own); err != nil {
 			return nil, err
 		}
-		own = v.Clone()
 		if err := node.AssertComposited(own); err != nil {
 			return nil, err
 		}
+	} else {
+		own = node.NewMapping(node.Synthetic)
 	}
 	own.Set("element-name", node.NewScalar(node.Synthetic, le.name))
 	table, err := kd.variables.Overlay(own)
@@ -64,13 +71,13 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	env := kd.environment
 	if own := n.Get("environment"); own != nil {
 		env = env.Clone()
-		if err := node.Composite(own, env); err != nil {
+		if err := node.CompositeMove(own, env); err != nil {
 			return nil, err
 		}
 		if err := node.AssertComposited(env); err != nil {
 			return nil, err
 		}
-		env, err = vars.ExpandNode(env)
+		err = vars.ExpandOwned(env)
 	} else {
 		env, err = kd.expandShared("environment", kd.environment, vars)
 	}
@@ -90,12 +97,16 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	if err != nil {
 		return nil, err
 	}
-	e.EnvNoCache = dedupSorted(append(append([]string(nil), kd.envNoCache...), nc...))
+	if len(nc) == 0 {
+		e.EnvNoCache = kd.envNoCacheSet
+	} else {
+		e.EnvNoCache = dedupSorted(append(append([]string(nil), kd.envNoCache...), nc...))
+	}
 
 	// Public data: the element's own, with the split rules of the project
 	// and the kind extended by the element's.
 	if own := n.Get("public"); own != nil {
-		public := own.Clone()
+		public := own
 		bst := public.Get("bst")
 		if bst == nil {
 			bst = node.NewMapping(node.Synthetic)
@@ -107,7 +118,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 			if !es.IsMapping() {
 				return nil, node.Errorf(es.Prov(), node.InvalidData, "value of 'split-rules' is not of the expected type 'dict'")
 			}
-			if err := node.Composite(es, splits); err != nil {
+			if err := node.CompositeMove(es, splits); err != nil {
 				return nil, err
 			}
 		}
@@ -116,19 +127,16 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 		if err := node.AssertComposited(public); err != nil {
 			return nil, err
 		}
-		if e.Public, err = vars.ExpandNode(public); err != nil {
+		if err := vars.ExpandOwned(public); err != nil {
 			return nil, err
 		}
+		e.Public = public
 	} else {
-		public := node.NewMapping(node.Synthetic)
-		bst := node.NewMapping(node.Synthetic)
 		splits, err := kd.expandShared("split-rules", kd.splits, vars)
 		if err != nil {
 			return nil, err
 		}
-		bst.Set("split-rules", splits)
-		public.Set("bst", bst)
-		e.Public = public
+		e.Public = kd.publicWith(splits)
 	}
 
 	// Configuration and sandbox.
@@ -186,7 +194,7 @@ func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*ele
 	if !ok {
 		return nil, node.Errorf(sn.KeyProv("kind"), node.PluginNotFound, "no source plugin registered for kind '%s'", kindName)
 	}
-	cfg := sn.Clone()
+	cfg := sn // the element's own, see compose
 	if ov := p.SourceOverrides.Get(kindName); ov != nil {
 		if !ov.IsMapping() {
 			return nil, node.Errorf(ov.Prov(), node.InvalidData, "value of 'sources.%s' is not of the expected type 'dict'", kindName)
@@ -196,7 +204,7 @@ func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*ele
 		}
 		if c := ov.Get("config"); c != nil {
 			base := c.Clone()
-			if err := node.Composite(cfg, base); err != nil {
+			if err := node.CompositeMove(cfg, base); err != nil {
 				return nil, err
 			}
 			cfg = base
@@ -205,10 +213,10 @@ func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*ele
 	if err := node.AssertComposited(cfg); err != nil {
 		return nil, err
 	}
-	if cfg, err = vars.ExpandNode(cfg); err != nil {
+	if err := vars.ExpandOwned(cfg); err != nil {
 		return nil, err
 	}
-	if err := cfg.ValidateKeys(append([]string{"kind", "directory", "provenance"}, sk.ConfigKeys()...)...); err != nil {
+	if err := validateSourceKeys(cfg, sk); err != nil {
 		return nil, err
 	}
 	dir, err := cfg.GetString("directory", "")
@@ -291,7 +299,21 @@ var _ source.Context = sourceContext{}
 func (c sourceContext) ProjectDir() string { return c.p.Dir }
 
 func (c sourceContext) ProjectPath(n *node.Node) (string, error) {
-	return projectPath(c.p.Dir, n, true, false)
+	return c.p.sourcePath(n)
+}
+
+// sourcePath validates a source's project-relative path as projectPath
+// does, remembering the paths found valid: many sources name the same few,
+// and checking one takes a system call per path component.
+func (p *Project) sourcePath(n *node.Node) (string, error) {
+	if clean, ok := p.sourcePaths.Load(n.Value()); ok {
+		return clean.(string), nil
+	}
+	clean, err := projectPath(p.Dir, n, true, false)
+	if err == nil {
+		p.sourcePaths.Store(n.Value(), clean)
+	}
+	return clean, err
 }
 
 // uriSchemes are the URL prefixes that are never aliases.
@@ -309,21 +331,58 @@ func (c sourceContext) TranslateURL(u string, prov node.Provenance) (string, err
 	return base + rest, nil
 }
 
-// composeExpand composes an element's own mapping over a shared default
-// and expands variables, sharing the expanded default when the element
-// adds nothing.
+// validateSourceKeys checks that a source entry has only the common keys
+// and its kind's.
+func validateSourceKeys(cfg *node.Node, sk source.Kind) error {
+	var kindKeys []string
+	for i, k := range cfg.Keys() {
+		switch k {
+		case "kind", "directory", "provenance":
+			continue
+		}
+		if kindKeys == nil {
+			kindKeys = sk.ConfigKeys()
+		}
+		if !contains(kindKeys, k) {
+			return node.Errorf(cfg.Items()[i].Prov(), node.InvalidData, "unexpected key: %s", k)
+		}
+	}
+	return nil
+}
+
+// composeExpand composes an element's own mapping (moved, see compose)
+// over a shared default and expands variables, sharing the expanded
+// default when the element adds nothing.
 func (kd *kindDefaults) composeExpand(what string, shared, own *node.Node, vars *variables.Resolved) (*node.Node, error) {
 	if own == nil {
 		return kd.expandShared(what, shared, vars)
 	}
 	tree := shared.Clone()
-	if err := node.Composite(own, tree); err != nil {
+	if err := node.CompositeMove(own, tree); err != nil {
 		return nil, err
 	}
 	if err := node.AssertComposited(tree); err != nil {
 		return nil, err
 	}
-	return vars.ExpandNode(tree)
+	if err := vars.ExpandOwned(tree); err != nil {
+		return nil, err
+	}
+	return tree, nil
+}
+
+// publicWith returns the public data of an element that declares none:
+// the kind's split rules, expanded for the element. Elements with the same
+// expansion share one tree.
+func (kd *kindDefaults) publicWith(splits *node.Node) *node.Node {
+	if p, ok := kd.publics.Load(splits); ok {
+		return p.(*node.Node)
+	}
+	public := node.NewMapping(node.Synthetic)
+	bst := node.NewMapping(node.Synthetic)
+	bst.Set("split-rules", splits)
+	public.Set("bst", bst)
+	p, _ := kd.publics.LoadOrStore(splits, public)
+	return p.(*node.Node)
 }
 
 var refRe = regexp.MustCompile(`%\{([a-zA-Z][a-zA-Z0-9_-]*)\}`)

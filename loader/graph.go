@@ -96,6 +96,8 @@ func (p *Project) Load(ctx context.Context, targets []string) (*Graph, error) {
 
 // work loads queued elements until none is left and none is being loaded.
 func (l *loader) work() {
+	var fp fileParser
+	defer fp.close()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for {
@@ -112,7 +114,7 @@ func (l *loader) work() {
 		if err := l.ctx.Err(); err != nil {
 			le.err = err
 		} else {
-			le.err = l.loadFile(le)
+			le.err = l.loadFile(le, &fp)
 		}
 		l.mu.Lock()
 		if le.err == nil {
@@ -143,12 +145,12 @@ func (l *loader) requestLocked(name string) *loadElement {
 	return le
 }
 
-// loadFile reads one element file, processes its directives, extracts its
-// dependencies and composes it.
-func (l *loader) loadFile(le *loadElement) error {
+// loadFile reads one element file with fp, processes its directives,
+// extracts its dependencies and composes it.
+func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
 	p := l.p
 	path := filepath.Join(p.ElementPath, filepath.FromSlash(le.name))
-	n, err := parseFile(le.name, path)
+	n, err := fp.parse(le.name, path)
 	if err != nil {
 		return err
 	}
@@ -234,46 +236,91 @@ func checkDepName(d *loadDep) error {
 	return nil
 }
 
+// depSections are the keys declaring dependencies, in the order they are
+// read, with the type their entries default to (0: given by the entry).
+var depSections = [...]struct {
+	key string
+	typ element.DepType
+}{{"build-depends", element.DepBuild}, {"runtime-depends", element.DepRuntime}, {"depends", 0}}
+
 // extractDeps reads build-depends, runtime-depends and depends, in that
 // order, merging duplicates.
 func extractDeps(n *node.Node) ([]*loadDep, error) {
-	var deps []*loadDep
-	index := map[string]*loadDep{}
-	for _, sec := range []struct {
-		key string
-		typ element.DepType
-	}{{"build-depends", element.DepBuild}, {"runtime-depends", element.DepRuntime}, {"depends", 0}} {
+	// Size one block for every entry, so that the dependencies are
+	// allocated together.
+	var lists [len(depSections)]*node.Node
+	count := 0
+	for i, sec := range depSections {
 		list, err := n.GetSequence(sec.key, true)
 		if err != nil {
 			return nil, err
 		}
-		if list == nil {
+		lists[i] = list
+		if list != nil {
+			for _, dn := range list.Items() {
+				count++
+				if fn := dn.Get("filename"); fn.IsSequence() {
+					count += fn.Len()
+				}
+			}
+		}
+	}
+	if count == 0 {
+		return nil, nil
+	}
+	block := make([]loadDep, 0, count)
+	deps := make([]*loadDep, 0, count)
+	var index map[string]*loadDep // by name, for long lists
+	find := func(name string) *loadDep {
+		if index != nil {
+			return index[name]
+		}
+		for _, d := range deps {
+			if d.name == name {
+				return d
+			}
+		}
+		return nil
+	}
+	for i, sec := range depSections {
+		if lists[i] == nil {
 			continue
 		}
-		for _, dn := range list.Items() {
-			parsed, err := parseDep(dn, sec.typ)
-			if err != nil {
+		for _, dn := range lists[i].Items() {
+			start := len(block)
+			var err error
+			if block, err = parseDep(dn, sec.typ, block); err != nil {
 				return nil, err
 			}
-			for _, d := range parsed {
-				if prev := index[d.name]; prev != nil {
+			for k := start; k < len(block); k++ {
+				d := &block[k]
+				if prev := find(d.name); prev != nil {
 					prev.typ |= d.typ
 					prev.strict = prev.strict || d.strict
 					prev.config = append(prev.config, d.config...)
 					continue
 				}
-				index[d.name] = d
 				deps = append(deps, d)
+				if index != nil {
+					index[d.name] = d
+				} else if len(deps) > 16 {
+					index = make(map[string]*loadDep, count)
+					for _, x := range deps {
+						index[x.name] = x
+					}
+				}
 			}
 		}
-		n.Delete(sec.key)
 	}
 	return deps, nil
 }
 
-// parseDep reads one dependency entry, which may name several elements.
-func parseDep(dn *node.Node, defType element.DepType) ([]*loadDep, error) {
+// parseDep reads one dependency entry, which may name several elements,
+// and appends them to deps, which it must not grow beyond its capacity
+// (extractDeps counts).
+func parseDep(dn *node.Node, defType element.DepType, deps []loadDep) ([]loadDep, error) {
 	tmpl := loadDep{typ: defType, prov: dn.Prov()}
+	var one [1]*node.Node
 	var names []*node.Node
 	junction := ""
 	switch dn.Kind() {
@@ -281,14 +328,19 @@ func parseDep(dn *node.Node, defType element.DepType) ([]*loadDep, error) {
 		if tmpl.typ == 0 {
 			tmpl.typ = element.DepAll
 		}
-		names = []*node.Node{dn}
+		one[0] = dn
+		names = one[:]
 	case node.MappingKind:
-		allowed := []string{"filename", "junction", "strict", "config"}
-		if defType == 0 {
-			allowed = append(allowed, "type")
-		}
-		if err := dn.ValidateKeys(allowed...); err != nil {
-			return nil, err
+		for i, k := range dn.Keys() {
+			switch k {
+			case "filename", "junction", "strict", "config":
+				continue
+			case "type":
+				if defType == 0 {
+					continue
+				}
+			}
+			return nil, node.Errorf(dn.Items()[i].Prov(), node.InvalidData, "unexpected key: %s", k)
 		}
 		if defType == 0 {
 			t, err := dn.GetScalar("type", true)
@@ -332,7 +384,8 @@ func parseDep(dn *node.Node, defType element.DepType) ([]*loadDep, error) {
 		}
 		switch {
 		case fn.IsScalar():
-			names = []*node.Node{fn}
+			one[0] = fn
+			names = one[:]
 		case fn.IsSequence():
 			for _, it := range fn.Items() {
 				if !it.IsScalar() {
@@ -351,7 +404,6 @@ func parseDep(dn *node.Node, defType element.DepType) ([]*loadDep, error) {
 			Msg:    fmt.Sprintf("runtime dependency %s specified as `strict`", names[0].Value()),
 			Detail: "Only dependencies required at build time may be declared `strict`."}
 	}
-	out := make([]*loadDep, 0, len(names))
 	for _, nn := range names {
 		name := nn.Value()
 		if junction != "" && strings.Contains(name, ":") {
@@ -365,9 +417,9 @@ func parseDep(dn *node.Node, defType element.DepType) ([]*loadDep, error) {
 		d := tmpl
 		d.name = name
 		d.config = append([]*node.Node(nil), tmpl.config...)
-		out = append(out, &d)
+		deps = append(deps, d)
 	}
-	return out, nil
+	return deps, nil
 }
 
 func qualified(junction, name string) string {

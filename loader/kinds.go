@@ -19,16 +19,20 @@ type kindDefaults struct {
 	variables   *variables.Table
 	environment *node.Node
 	envNoCache  []string
-	config      *node.Node
-	public      *node.Node // only public.bst.split-rules is inherited
-	splits      *node.Node
-	sandbox     *node.Node
+	// envNoCacheSet is envNoCache sorted and without duplicates, what an
+	// element that adds none has.
+	envNoCacheSet []string
+	config        *node.Node
+	public        *node.Node // only public.bst.split-rules is inherited
+	splits        *node.Node
+	sandbox       *node.Node
 
 	// Expanded copies of the shared trees, keyed by the values of the
 	// variables they reference, so elements that share those values share
 	// the expanded tree too.
 	expanded sync.Map // expandKey -> *node.Node
 	refs     sync.Map // shared tree -> the variables it refers to
+	publics  sync.Map // expanded split rules -> public data holding them
 }
 
 // kindDefaultsFor returns the defaults of kind, computing them once.
@@ -98,6 +102,7 @@ func (p *Project) computeKindDefaults(kd *kindDefaults) error {
 		return err
 	}
 	kd.envNoCache = append(append([]string(nil), p.EnvNoCache...), nc...)
+	kd.envNoCacheSet = dedupSorted(append([]string(nil), kd.envNoCache...))
 	kd.config = mappingOrEmpty(defaults, "config")
 	kd.public = mappingOrEmpty(defaults, "public")
 	kd.splits = kd.public.Get("bst").Get("split-rules")

@@ -104,6 +104,8 @@ type Project struct {
 	namesOnce sync.Once
 	names     []string
 	namesErr  error
+	// sourcePaths are the source paths found valid: written -> clean.
+	sourcePaths sync.Map
 }
 
 // PluginDecl is one kind declared by a `plugins:` entry.

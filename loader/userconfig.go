@@ -174,12 +174,29 @@ func expandPath(p string) string {
 // parseFile reads and parses a YAML file, turning file system errors into
 // load errors.
 func parseFile(shown, path string) (*node.Node, error) {
-	data, err := os.ReadFile(path)
+	var p fileParser
+	defer p.close()
+	return p.parse(shown, path)
+}
+
+// fileParser reads and parses files, keeping its buffers from one file to
+// the next: each of the loader's goroutines has one. The trees it returns
+// share nothing with it. close releases what it keeps open.
+type fileParser struct {
+	reader fileReader
+	parser node.Parser
+}
+
+// parse is parseFile through p's buffers.
+func (p *fileParser) parse(shown, path string) (*node.Node, error) {
+	data, err := p.reader.read(path)
 	if err != nil {
 		return nil, fileError(shown, err)
 	}
-	return node.Parse(data, &node.File{Name: shown, Path: path})
+	return p.parser.Parse(data, &node.File{Name: shown, Path: path})
 }
+
+func (p *fileParser) close() { p.reader.close() }
 
 func fileError(shown string, err error) error {
 	var pe *fs.PathError
