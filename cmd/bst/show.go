@@ -81,12 +81,12 @@ Set BST_DEBUG_CACHEKEY=1 to print each key's preimage on stderr.`,
 			if err != nil {
 				return err
 			}
-			exceptNames, err := p.ExpandTargets(except)
-			if err != nil {
-				return err
-			}
-			if len(except) == 0 {
-				exceptNames = nil
+			// No --except is no exception, not the default targets.
+			var exceptNames []string
+			if len(except) > 0 {
+				if exceptNames, err = p.ExpandTargets(except); err != nil {
+					return err
+				}
 			}
 			g, err := p.Load(c.Context(), append(append([]string(nil), targets...), exceptNames...))
 			if err != nil {
