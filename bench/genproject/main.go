@@ -15,7 +15,9 @@
 //
 // -format 2 writes BuildStream 2 syntax (min-version: 2.0); -format 1 writes
 // the same graph in BuildStream 1.x syntax (format-version: 18, loadable by
-// BuildStream 1.6). Only project.conf differs between the two formats.
+// BuildStream 1.6). The two formats differ in project.conf and in one
+// spelling: BuildStream 1.x has no `filename:` lists, so format 1 writes
+// one `filename:` map per name instead.
 package main
 
 import (
@@ -302,8 +304,15 @@ func elementFile(o options, e *element, byIndex []*element) string {
 			build = append(build, "- "+dep(d))
 		}
 	}
-	if len(buildList) > 0 {
+	switch {
+	case len(buildList) > 0 && o.format == 2:
 		build = append(build, "- filename:\n  - "+strings.Join(buildList, "\n  - "))
+	case len(buildList) > 0:
+		// BuildStream 1.x has no filename lists: one map per name gives
+		// the same graph.
+		for _, d := range buildList {
+			build = append(build, "- filename: "+d)
+		}
 	}
 	if len(build) > 0 {
 		fmt.Fprintf(&b, "\nbuild-depends:\n%s\n", strings.Join(build, "\n"))
