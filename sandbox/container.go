@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
 	devices "github.com/opencontainers/cgroups/devices/config"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -64,6 +67,9 @@ func (r *run) run(ctx context.Context) (int, error) {
 		Stderr: r.cfg.Stderr,
 		Init:   true,
 	}
+	if debug {
+		p.LogLevel = strconv.Itoa(int(logrus.DebugLevel))
+	}
 	if p.Env == nil {
 		p.Env = []string{} // not the caller's
 	}
@@ -80,6 +86,13 @@ func (r *run) run(ctx context.Context) (int, error) {
 	// namespace's init kills every process in it.
 	stop := context.AfterFunc(ctx, func() { c.Signal(unix.SIGKILL) })
 	defer stop()
+
+	// The sandbox's init has a parent-death signal (see MaybeInit), which
+	// the kernel sends when the thread that started it exits. libcontainer
+	// ends threads of its own (it locks goroutines to setns), so start and
+	// wait on a thread of ours that lives as long as the sandbox.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 
 	if err := c.Run(p); err != nil {
 		if ctx.Err() != nil {
@@ -330,7 +343,8 @@ func (r *run) containerConfig(top string) (*configs.Config, error) {
 		Devices:         sandboxDevices,
 		Capabilities:    caps,
 		NoNewPrivileges: true,
-		// The pid namespace's init dies with the process that started it.
+		// libcontainer's first init stage dies with bst (MaybeInit does
+		// the same for the last one).
 		ParentDeathSignal: int(unix.SIGKILL),
 		MaskPaths: []string{
 			"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",

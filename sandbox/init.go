@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/exeseal"
+	"golang.org/x/sys/unix"
 
 	// nsenter's C constructor runs before the Go runtime in a container's
 	// init: it joins and creates the namespaces (cgo).
@@ -35,6 +37,14 @@ func MaybeInit() {
 		sealedFrom()
 		return
 	}
+	// Die with bst. libcontainer sets its ParentDeathSignal only on the
+	// first of its init stages, not on this last one, whose parent is the
+	// bst thread that started the container (Run keeps that thread alive
+	// while the sandbox runs). libcontainer keeps this setting across the
+	// switch to the command's ids, and execve keeps it (no_new_privs: no
+	// setuid binary can clear it). If bst is already gone, the init fails
+	// at once on its closed sync pipe.
+	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 	libcontainer.Init() // does not return
 }
 
@@ -49,7 +59,19 @@ var (
 func sealedFrom() string {
 	sealedOnce.Do(func() {
 		sealedPath = os.Getenv(sealedFromEnv)
+		if sealedPath == "" {
+			return
+		}
 		os.Unsetenv(sealedFromEnv)
+		// Started as /proc/self/fd/N, the process is named "N" (ps, top);
+		// give it its own name back.
+		name := filepath.Base(sealedPath)
+		if len(name) > 15 { // the kernel's limit (TASK_COMM_LEN - 1)
+			name = name[:15]
+		}
+		if p, err := unix.BytePtrFromString(name); err == nil {
+			unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(p)), 0, 0, 0)
+		}
 	})
 	return sealedPath
 }

@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if secs := os.Getenv(orphanEnv); secs != "" {
+		os.Exit(runUntilKilled(secs))
+	}
 	os.Exit(m.Run())
 }
 
@@ -68,19 +71,37 @@ func busyboxTree(t testing.TB) string {
 		t.Skipf("%s is missing (apt-get install busybox-static)", busybox)
 	}
 	dir := t.TempDir()
-	// t.TempDir's parents are private to the user; the tree itself must be
-	// readable by the sandbox's ids.
-	bin := filepath.Join(dir, "bin")
-	must(t, os.MkdirAll(bin, 0o755))
-	copyFile(t, busybox, filepath.Join(bin, "busybox"), 0o755)
-	for _, a := range busyboxApplets {
-		must(t, os.Symlink("busybox", filepath.Join(bin, a)))
-	}
-	must(t, os.Symlink("bin", filepath.Join(dir, "sbin")))
-	must(t, os.MkdirAll(filepath.Join(dir, "etc"), 0o755))
-	must(t, os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "etc", "group"), []byte("root:x:0:\n"), 0o644))
+	must(t, writeBusyboxTree(dir))
 	return dir
+}
+
+func writeBusyboxTree(dir string) error {
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(busybox)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(bin, "busybox"), b, 0o755); err != nil {
+		return err
+	}
+	for _, a := range busyboxApplets {
+		if err := os.Symlink("busybox", filepath.Join(bin, a)); err != nil {
+			return err
+		}
+	}
+	if err := os.Symlink("bin", filepath.Join(dir, "sbin")); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "etc"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "etc", "group"), []byte("root:x:0:\n"), 0o644)
 }
 
 func must(t testing.TB, err error) {

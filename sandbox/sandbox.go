@@ -87,14 +87,17 @@ func New(ctx context.Context, opts Options) (*Sandbox, error) {
 	return &Sandbox{stager: opts.Stager, dir: dir, keep: keep, roots: map[cas.Digest]*stagedRoot{}}, nil
 }
 
-var quietOnce sync.Once
+var (
+	quietOnce sync.Once
+	debug     = os.Getenv("BST_SANDBOX_DEBUG") == "1"
+)
 
 // quietLibcontainer stops libcontainer's logging (logrus, to stderr by
 // default): everything that matters comes back as an error.
 // BST_SANDBOX_DEBUG=1 shows it instead, at debug level.
 func quietLibcontainer() {
 	quietOnce.Do(func() {
-		if os.Getenv("BST_SANDBOX_DEBUG") == "1" {
+		if debug {
 			logrus.SetLevel(logrus.DebugLevel)
 			logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
 			logrus.SetOutput(os.Stderr)

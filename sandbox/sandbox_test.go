@@ -546,6 +546,72 @@ func TestCancelKillsEverything(t *testing.T) {
 	}
 }
 
+const orphanEnv = "BST_SANDBOX_TEST_ORPHAN"
+
+// runUntilKilled runs in a child process of TestParentDeathKillsSandbox:
+// it starts a sandbox with sleeps and waits to be killed.
+func runUntilKilled(secs string) int {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "orphan-")
+	if err == nil {
+		err = writeBusyboxTree(filepath.Join(dir, "tree"))
+	}
+	var store *cas.LocalStore
+	if err == nil {
+		store, err = cas.OpenLocal(filepath.Join(dir, "cache"))
+	}
+	var root cas.Digest
+	if err == nil {
+		root, err = store.CaptureTree(ctx, filepath.Join(dir, "tree"))
+	}
+	var sb *Sandbox
+	if err == nil {
+		sb, err = New(ctx, Options{Stager: store, Dir: filepath.Join(dir, "state")})
+	}
+	if err == nil {
+		_, err = sb.Run(ctx, Config{Root: root, Env: env, Args: []string{"sh", "-c", "sleep " + secs + " & sleep " + secs}})
+	}
+	fmt.Fprintln(os.Stderr, "sandbox ended:", err)
+	return 1
+}
+
+// TestParentDeathKillsSandbox kills bst (here a child test process) with
+// SIGKILL while a sandbox runs: the sandbox's processes must die with it.
+func TestParentDeathKillsSandbox(t *testing.T) {
+	requireSandbox(t)
+	busyboxTree(t) // skips without busybox
+	exe, err := Executable()
+	must(t, err)
+	secs := strconv.Itoa(2000000 + os.Getpid()%100000)
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), orphanEnv+"="+secs, "TMPDIR="+t.TempDir())
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	must(t, cmd.Start())
+	deadline := time.Now().Add(30 * time.Second)
+	for len(processesWith(t, "sleep "+secs)) < 2 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the sleeps did not start: %s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		left := processesWith(t, "sleep "+secs)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes left after bst was killed: %v", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestCancelBeforeStart(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -635,6 +701,11 @@ func TestSealed(t *testing.T) {
 	}
 	if os.Getenv(sealedFromEnv) != "" {
 		t.Errorf("%s is left in the environment", sealedFromEnv)
+	}
+	comm, err := os.ReadFile("/proc/self/comm")
+	must(t, err)
+	if _, err := strconv.Atoi(strings.TrimSpace(string(comm))); err == nil {
+		t.Errorf("the process is named %q", comm)
 	}
 }
 
