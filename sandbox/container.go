@@ -23,26 +23,18 @@ import (
 type run struct {
 	cfg  *Config
 	root *stagedRoot
-	dir  string // the run's directory: top/ and state/
+	dir  string // the run's directory, for libcontainer's state
 	id   string
 }
 
-// The sandbox's top directory (the container's root file system) is an
-// empty directory of the run's, read-only once set up. The staged root's
-// top-level directories and files are bind-mounted into it one by one, and
-// its symlinks re-created, so that every mount can carry nosuid and nodev
-// (libcontainer gives its root file system no mount flags of its own) and
-// mount points for /dev, /proc, /tmp and the like never land in the staged
-// tree.
+// run runs the command in a new container whose root file system is the
+// staged root, read-only. Mount points missing from it (/dev, /proc, /tmp,
+// those of Writable and Mounts, the working directory) are created in the
+// staged copy by libcontainer before it makes the root read-only; the copy
+// is the sandbox's own, never the store's objects, and keeps them for the
+// next command on the same root.
 func (r *run) run(ctx context.Context) (int, error) {
-	top := filepath.Join(r.dir, "top")
-	if err := os.Mkdir(top, 0o755); err != nil {
-		return -1, fmt.Errorf("sandbox: %w", err)
-	}
-	if err := r.makeTop(top); err != nil {
-		return -1, fmt.Errorf("sandbox: preparing the root: %w", err)
-	}
-	lc, err := r.containerConfig(top)
+	lc, err := r.containerConfig()
 	if err != nil {
 		return -1, fmt.Errorf("sandbox: %w", err)
 	}
@@ -128,121 +120,6 @@ func isExitError(err error) bool {
 	return errors.As(err, &e)
 }
 
-// makeTop fills the top directory: the staged root's top-level symlinks,
-// and mount points needed inside staged directories (which are read-only
-// inside the sandbox, so libcontainer could not create them there).
-func (r *run) makeTop(top string) error {
-	for _, e := range r.root.top {
-		if e.kind == os.ModeSymlink && !r.ownTop(e.name) {
-			if err := os.Symlink(e.target, filepath.Join(top, e.name)); err != nil {
-				return err
-			}
-		}
-	}
-	if cwd := r.cfg.Cwd; cwd != "" && r.inStaged(cwd) {
-		if err := mkdirInRoot(r.root.path, cwd); err != nil {
-			return fmt.Errorf("working directory %s: %w", cwd, err)
-		}
-	}
-	// Mount points of the Writable and Mounts whose parent is a staged
-	// directory must exist too; a missing one is created like a directory
-	// or file in the staged tree.
-	for _, m := range r.mountsInStaged() {
-		if err := mkpointInRoot(r.root.path, m.dest, m.isFile); err != nil {
-			return fmt.Errorf("mount point %s: %w", m.dest, err)
-		}
-	}
-	return nil
-}
-
-// ownTop reports whether the sandbox provides the top-level name itself,
-// hiding the staged root's entry of that name.
-func (r *run) ownTop(name string) bool {
-	switch name {
-	case "proc", "dev", "tmp":
-		return true
-	}
-	for _, d := range r.cfg.destinations() {
-		if d == "/"+name {
-			return true
-		}
-	}
-	return false
-}
-
-// inStaged reports whether the sandbox path p lies below one of the staged
-// root's top-level directories (which are read-only inside, so that
-// libcontainer cannot create mount points there).
-func (r *run) inStaged(p string) bool {
-	first, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	e, ok := r.root.lookupTop(first)
-	return ok && e.kind == os.ModeDir && rest != "" && !r.ownTop(first)
-}
-
-type point struct {
-	dest   string
-	isFile bool
-}
-
-// mountsInStaged lists the mount points that fall inside a staged
-// top-level directory.
-func (r *run) mountsInStaged() []point {
-	var ps []point
-	add := func(dest, source string) {
-		if !r.inStaged(dest) {
-			return
-		}
-		isFile := false
-		if st, err := os.Stat(source); err == nil && !st.IsDir() {
-			isFile = true
-		}
-		ps = append(ps, point{dest, isFile})
-	}
-	for _, w := range r.cfg.Writable {
-		add(w.Path, w.HostPath)
-	}
-	for _, m := range r.cfg.Mounts {
-		add(m.Destination, m.Source)
-	}
-	return ps
-}
-
-// mkdirInRoot creates the directory p (a sandbox path) and its parents in
-// the staged tree at root, resolving every component inside root.
-func mkdirInRoot(root, p string) error {
-	rt, err := os.OpenRoot(root)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	return rt.MkdirAll(strings.TrimPrefix(p, "/"), 0o755)
-}
-
-// mkpointInRoot creates the mount point p in the staged tree at root when
-// it is missing: a directory, or an empty file for a file mount.
-func mkpointInRoot(root, p string, isFile bool) error {
-	rt, err := os.OpenRoot(root)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	rel := strings.TrimPrefix(p, "/")
-	if _, err := rt.Lstat(rel); err == nil {
-		return nil
-	}
-	if err := rt.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
-		return err
-	}
-	if !isFile {
-		return rt.Mkdir(rel, 0o755)
-	}
-	f, err := rt.OpenFile(rel, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
 const (
 	bindRO = unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV
 	bindRW = unix.MS_BIND | unix.MS_NOSUID | unix.MS_NODEV
@@ -276,7 +153,7 @@ var defaultCaps = []string{
 }
 
 // containerConfig translates the Config into libcontainer's.
-func (r *run) containerConfig(top string) (*configs.Config, error) {
+func (r *run) containerConfig() (*configs.Config, error) {
 	cfg := r.cfg
 	euid, egid := os.Geteuid(), os.Getegid()
 	uids, gids := idMaps(euid, egid, cfg.UID, cfg.GID)
@@ -300,28 +177,16 @@ func (r *run) containerConfig(top string) (*configs.Config, error) {
 		caps.Effective, caps.Permitted = defaultCaps, defaultCaps
 	}
 
-	var mounts []*configs.Mount
-	for _, e := range r.root.top {
-		if e.kind == os.ModeSymlink || r.ownTop(e.name) {
-			continue
-		}
-		mounts = append(mounts, &configs.Mount{
-			Source:      filepath.Join(r.root.path, e.name),
-			Destination: "/" + e.name,
-			Device:      "bind",
-			Flags:       bindRO,
-		})
-	}
-	mounts = append(mounts,
-		&configs.Mount{Source: "proc", Destination: "/proc", Device: "proc",
+	mounts := []*configs.Mount{
+		{Source: "proc", Destination: "/proc", Device: "proc",
 			Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
-		&configs.Mount{Source: "tmpfs", Destination: "/dev", Device: "tmpfs",
+		{Source: "tmpfs", Destination: "/dev", Device: "tmpfs",
 			Flags: unix.MS_NOSUID | unix.MS_STRICTATIME | unix.MS_RDONLY, Data: "mode=755,size=64k"},
-		&configs.Mount{Source: "shm", Destination: "/dev/shm", Device: "tmpfs",
+		{Source: "shm", Destination: "/dev/shm", Device: "tmpfs",
 			Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "mode=1777"},
-		&configs.Mount{Source: "tmpfs", Destination: "/tmp", Device: "tmpfs",
+		{Source: "tmpfs", Destination: "/tmp", Device: "tmpfs",
 			Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "mode=1777"},
-	)
+	}
 	if cfg.Tty {
 		mounts = append(mounts, &configs.Mount{Source: "devpts", Destination: "/dev/pts", Device: "devpts",
 			Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "newinstance,ptmxmode=0666,mode=0620"})
@@ -329,7 +194,7 @@ func (r *run) containerConfig(top string) (*configs.Config, error) {
 	mounts = append(mounts, r.userMounts()...)
 
 	return &configs.Config{
-		Rootfs:          top,
+		Rootfs:          r.root.path,
 		Readonlyfs:      true,
 		NoPivotRoot:     false,
 		RootlessEUID:    euid != 0,

@@ -17,7 +17,8 @@
 // Each container has its own user namespace (the caller is uid 0 inside),
 // mount, pid, ipc, uts and cgroup namespaces, and a network namespace with
 // only lo unless Config.Network is set. The root is read-only, every mount
-// is nosuid, the process has no_new_privs, /dev holds null, zero, full,
+// a file can be written to is nosuid, the process has no_new_privs (so no
+// setuid binary raises its ids), /dev holds null, zero, full,
 // random, urandom and tty (bind-mounted from the host's nodes), and /tmp
 // is an empty private tmpfs. Cancelling the context kills every process in
 // the sandbox.

@@ -56,7 +56,7 @@ const busybox = "/bin/busybox"
 var busyboxApplets = []string{
 	"sh", "true", "false", "cat", "echo", "id", "ls", "sleep", "touch", "mkdir", "rm", "env", "pwd",
 	"nc", "wget", "stat", "chmod", "tty", "test", "grep", "kill", "ps", "hostname", "sha256sum",
-	"mount", "wc", "head", "find", "cp", "cut", "tail",
+	"mount", "wc", "head", "find", "cp", "cut", "tail", "unshare",
 }
 
 // busyboxTree writes a root file system of Debian's static busybox and its
@@ -132,7 +132,12 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	tree := busyboxTree(t)
+	return newFixtureFrom(t, busyboxTree(t))
+}
+
+// newFixtureFrom is a fixture whose root is captured from tree.
+func newFixtureFrom(t testing.TB, tree string) *fixture {
+	t.Helper()
 	store, err := cas.OpenLocal(t.TempDir())
 	must(t, err)
 	d, err := store.CaptureTree(context.Background(), tree)

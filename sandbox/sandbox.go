@@ -131,9 +131,10 @@ func (s *Sandbox) Close() error {
 // killed, the container destroyed, and Run returns ctx's error.
 //
 // The root is mounted read-only. Mount points that are missing from it —
-// for Writable, Mounts and Cwd — are created empty, in the sandbox's own
-// top directory, or in the staged root when their parent directory comes
-// from it; the root's tree in the store is never touched.
+// /dev, /proc, /tmp, and those of Writable, Mounts and Cwd — are created
+// empty in the sandbox's staged copy of the root before it is made
+// read-only (and stay there for later commands on the same root); the
+// store's objects are never touched.
 func (s *Sandbox) Run(ctx context.Context, cfg Config) (exitCode int, err error) {
 	if err := cfg.Validate(); err != nil {
 		return -1, err

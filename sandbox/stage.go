@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -16,23 +15,12 @@ import (
 type stagedRoot struct {
 	digest cas.Digest
 	path   string
-	// top lists the entries of the root's top directory: each directory
-	// or file is bind-mounted on its own (read-only, nosuid, nodev), and
-	// each symlink is re-created, in the sandbox's top directory.
-	top []topEntry
 
 	ready chan struct{} // closed when staging ended
 	err   error
 
 	refs     int
 	lastUsed int64
-}
-
-type topEntry struct {
-	name    string
-	kind    os.FileMode // 0 (regular file), os.ModeDir or os.ModeSymlink
-	target  string      // for symlinks
-	present bool
 }
 
 // acquire returns the staged root for d, staging it if needed.
@@ -84,26 +72,6 @@ func (s *Sandbox) stage(ctx context.Context, r *stagedRoot) error {
 	if err := s.stager.StageTree(ctx, r.digest, r.path, cas.StageOptions{}); err != nil {
 		return fmt.Errorf("sandbox: staging root %s: %w", r.digest, err)
 	}
-	ents, err := os.ReadDir(r.path)
-	if err != nil {
-		return fmt.Errorf("sandbox: staging root %s: %w", r.digest, err)
-	}
-	for _, e := range ents {
-		te := topEntry{name: e.Name(), kind: e.Type() & (os.ModeDir | os.ModeSymlink)}
-		switch {
-		case e.Type()&os.ModeSymlink != 0:
-			t, err := os.Readlink(filepath.Join(r.path, e.Name()))
-			if err != nil {
-				return fmt.Errorf("sandbox: staging root %s: %w", r.digest, err)
-			}
-			te.target = t
-		case e.IsDir(), e.Type().IsRegular():
-		default:
-			continue // the CAS holds no other kinds of file
-		}
-		r.top = append(r.top, te)
-	}
-	sort.Slice(r.top, func(i, j int) bool { return r.top[i].name < r.top[j].name })
 	return nil
 }
 
@@ -134,13 +102,4 @@ func (s *Sandbox) release(r *stagedRoot) {
 	for _, x := range drop {
 		removeTree(x.path)
 	}
-}
-
-// lookupTop returns the top entry named name.
-func (r *stagedRoot) lookupTop(name string) (topEntry, bool) {
-	i := sort.Search(len(r.top), func(i int) bool { return r.top[i].name >= name })
-	if i < len(r.top) && r.top[i].name == name {
-		return r.top[i], true
-	}
-	return topEntry{}, false
 }

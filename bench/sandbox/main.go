@@ -139,16 +139,25 @@ func runOurs(ctx context.Context, sb *sandbox.Sandbox, cfg sandbox.Config) error
 	return err
 }
 
-// makeTree writes a root of busybox, its links, empty /dev, /proc and
-// /tmp (bubblewrap needs them in a read-only root) and small files up to
-// files in all, 100 to a directory, as a distribution's /usr has.
+// makeTree writes a root laid out like a merged-/usr Debian system: /bin,
+// /lib, /lib64 and /sbin link into /usr; /etc, /home, /opt, /root, /run,
+// /srv, /var and the rest are directories; /dev, /proc and /tmp are
+// empty (bubblewrap needs them in a read-only root). /usr/bin holds
+// busybox and a few applet links, /etc/passwd one line, and small files,
+// 100 to a directory under /usr/share, make up the files count.
 func makeTree(dir, busybox string, files int) (int, error) {
-	bin := filepath.Join(dir, "bin")
-	for _, d := range []string{bin, filepath.Join(dir, "dev"), filepath.Join(dir, "proc"), filepath.Join(dir, "tmp"), filepath.Join(dir, "etc")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	for _, d := range []string{"usr/bin", "usr/lib", "usr/lib64", "usr/sbin", "usr/share", "etc", "home", "media",
+		"mnt", "opt", "root", "run", "srv", "sys", "var/lib", "var/tmp", "boot", "dev", "proc", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return 0, err
 		}
 	}
+	for _, l := range []string{"bin", "lib", "lib64", "sbin"} {
+		if err := os.Symlink("usr/"+l, filepath.Join(dir, l)); err != nil {
+			return 0, err
+		}
+	}
+	bin := filepath.Join(dir, "usr", "bin")
 	b, err := os.ReadFile(busybox)
 	if err != nil {
 		return 0, fmt.Errorf("%w (apt-get install busybox-static)", err)
