@@ -24,5 +24,11 @@ func Builtin() *Registry {
 	r.RegisterSource(localKind{digests: newDigestMemo()})
 	r.RegisterSource(remoteKind{})
 	r.RegisterSource(tarKind{})
+
+	// Sources of buildstream-plugins (git, patch) and of plugin collections
+	// (zip, once BuildStream's core).
+	r.RegisterSource(gitKind{})
+	r.RegisterSource(patchKind{})
+	r.RegisterSource(zipKind{})
 	return r
 }

@@ -1,0 +1,60 @@
+package plugins
+
+import (
+	"context"
+	"os"
+
+	"github.com/bstgo/bst/cas"
+	"github.com/bstgo/bst/source"
+)
+
+// The tar source's I/O: it downloads a tarball (plain, gzip, bzip2, xz,
+// zstd or lzip, recognised by its content and decompressed in Go) and
+// stages its base directory.
+
+var (
+	_ source.Fetcher       = (*tarSource)(nil)
+	_ source.Tracker       = (*tarSource)(nil)
+	_ source.FetchedStager = (*tarSource)(nil)
+	_ source.Stager        = (*tarSource)(nil)
+)
+
+func (s *tarSource) IsCached(fc *source.FetchContext) bool { return s.isCached(fc, "tar") }
+
+func (s *tarSource) Fetch(ctx context.Context, fc *source.FetchContext) error {
+	return s.fetch(ctx, fc, "tar")
+}
+
+func (s *tarSource) Track(ctx context.Context, fc *source.FetchContext) (*source.RefUpdate, error) {
+	return s.track(ctx, fc, "tar")
+}
+
+// StageFetched extracts the tarball (safely: see source.ExtractTar) into
+// a temporary directory and stores its base directory.
+func (s *tarSource) StageFetched(ctx context.Context, fc *source.FetchContext) (cas.Digest, error) {
+	f, err := os.Open(s.mirrorFile(fc, "tar"))
+	if err != nil {
+		return cas.Digest{}, fc.Errorf("error staging source: %v", err)
+	}
+	defer f.Close()
+	tmp, err := fc.TempDir("tar-")
+	if err != nil {
+		return cas.Digest{}, err
+	}
+	defer os.RemoveAll(tmp)
+	dir, err := source.ExtractTar(ctx, f, tmp, source.ExtractOptions{
+		BaseDir: s.BaseDir,
+		Warn:    func(msg string) { fc.Warn("", "%s", msg) },
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return cas.Digest{}, ctx.Err()
+		}
+		return cas.Digest{}, fc.Errorf("error staging source %s: %v", source.Redact(s.URL), err)
+	}
+	return fc.Store.CaptureTree(ctx, dir)
+}
+
+func (s *tarSource) Stage(ctx context.Context, store *cas.LocalStore) (cas.Digest, error) {
+	return source.StageCached(ctx, store, "tar", s.UniqueKey())
+}
