@@ -8,6 +8,7 @@ import (
 
 	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/sandbox"
 )
 
 // OnError says what a build does when a job fails.
@@ -67,6 +68,10 @@ type Options struct {
 	// Keep names refs expiry must not remove (the ones this command
 	// needs).
 	Keep func(ref string) bool
+	// Sandbox runs the commands of elements that have some; BuildDir holds
+	// their writable directories while they build.
+	Sandbox  *sandbox.Sandbox
+	BuildDir string
 }
 
 // Result sums up a run.
