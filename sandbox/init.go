@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -30,10 +31,20 @@ const sealedFromEnv = "_BST_SANDBOX_SEALED_FROM"
 
 // MaybeInit makes this process a sandbox's init when libcontainer started
 // it as one, and then never returns. Otherwise it returns at once. Call it
-// first thing in main, before anything else runs: the init process must
-// not start goroutines, open files or read flags of its own.
+// first thing in main, on the main goroutine, before anything else runs:
+// the init process must not start goroutines, open files or read flags of
+// its own.
+//
+// Otherwise it locks the main goroutine to the main thread for good.
+// libcontainer runs goroutines that lock their thread, move it into a new
+// container's mount namespace and end without unlocking, so that Go ends
+// the thread; but the main thread is never ended, only parked, and it
+// would stay in that namespace, keeping it and its mounts alive, and make
+// /proc/self show it. With the main goroutine on it, no other goroutine
+// ever runs on the main thread.
 func MaybeInit() {
 	if os.Getenv(initPipeEnv) == "" {
+		runtime.LockOSThread()
 		sealedFrom()
 		return
 	}

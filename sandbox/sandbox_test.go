@@ -508,7 +508,7 @@ func TestCancelKillsEverything(t *testing.T) {
 	f := newFixture(t)
 	// A number no other process on the machine uses.
 	secs := strconv.Itoa(1000000 + os.Getpid()%100000)
-	mountsBefore := hostMounts(t)
+	mountsBefore := hostMounts(t, f.sb.Dir())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var code int
@@ -548,8 +548,8 @@ func TestCancelKillsEverything(t *testing.T) {
 			t.Errorf("state directory %s left behind: %v", d, err)
 		}
 	}
-	if after := hostMounts(t); after != mountsBefore {
-		t.Errorf("host mounts changed:\nbefore:\n%s\nafter:\n%s", mountsBefore, after)
+	if after := hostMounts(t, f.sb.Dir()); after != mountsBefore || after != "" {
+		t.Errorf("host mounts of the sandbox's directory:\nbefore:\n%s\nafter:\n%s", mountsBefore, after)
 	}
 }
 
@@ -683,6 +683,30 @@ func TestConcurrentRunsShareTheRoot(t *testing.T) {
 	}
 }
 
+// TestMainThreadStaysOnTheHost checks that no sandbox leaves the process's
+// main thread in its mount namespace (see MaybeInit).
+func TestMainThreadStaysOnTheHost(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				f.ok(t, "true")
+			}
+		}()
+	}
+	wg.Wait()
+	leader, err := os.Readlink("/proc/self/ns/mnt") // the main thread's
+	must(t, err)
+	host, err := os.Readlink("/proc/thread-self/ns/mnt")
+	must(t, err)
+	if leader != host {
+		t.Errorf("the main thread is in mount namespace %s, the others in %s", leader, host)
+	}
+}
+
 func TestCloseRemovesEverything(t *testing.T) {
 	f := newFixture(t)
 	f.ok(t, "true")
@@ -754,9 +778,20 @@ func processesWith(t *testing.T, s string) []string {
 	return found
 }
 
-func hostMounts(t *testing.T) string {
+// hostMounts lists the host's mounts (in bst's mount namespace) whose
+// mount point or root mentions dir.
+func hostMounts(t *testing.T, dir string) string {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	b, err := os.ReadFile("/proc/thread-self/mountinfo")
 	must(t, err)
-	return string(b)
+	if len(b) == 0 {
+		t.Fatal("/proc/thread-self/mountinfo is empty")
+	}
+	var found []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, dir) {
+			found = append(found, l)
+		}
+	}
+	return strings.Join(found, "\n")
 }
