@@ -57,7 +57,7 @@ func (d *downloadable) fetch(ctx context.Context, fc *source.FetchContext, kind 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fc.Errorf("error mirroring %s: %v", source.Redact(d.URL), err)
+		return fc.Errorf("%v", err)
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ func (d *downloadable) track(ctx context.Context, fc *source.FetchContext, kind 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fc.Errorf("error mirroring %s: %v", source.Redact(d.URL), err)
+		return nil, fc.Errorf("%v", err)
 	}
 	ref := res.SHA256
 	if res.NotModified {

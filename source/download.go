@@ -174,7 +174,7 @@ func (fc *FetchContext) downloadOnce(ctx context.Context, rawURL, dir, want, eta
 func redactErr(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Sprintf("%s %s: %v", ue.Op, Redact(ue.URL), ue.Err)
+		return RedactAll(ue.Err.Error()) // the URL is shown already
 	}
 	return RedactAll(err.Error())
 }

@@ -419,7 +419,11 @@ func (fp *FilePatch) apply(ctx context.Context, t *treeEditor, strip int) error 
 		}
 		content, exec = data, x
 	}
-	out, err := applyHunks(src+dst, content, fp.Hunks)
+	shown := dst
+	if shown == "" {
+		shown = src
+	}
+	out, err := applyHunks(shown, content, fp.Hunks)
 	if err != nil {
 		return err
 	}
