@@ -96,6 +96,7 @@ sandbox that contains nothing from the host.`,
 		newShowCommand(a),
 		newBuildCommand(a),
 		newArtifactCommand(a),
+		newSourceCommand(a),
 	)
 	return root
 }
