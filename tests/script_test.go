@@ -67,5 +67,6 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		RequireExplicitExec: true,
+		Cmds:                sourceScriptCommands(),
 	})
 }
