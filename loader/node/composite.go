@@ -62,8 +62,7 @@ type composer struct {
 }
 
 func (c composer) composite(src, dst *Node) error {
-	var path []string
-	ce, err := c.mapping(src, dst, &path)
+	ce, err := c.mapping(src, dst)
 	if err != nil {
 		return err
 	}
@@ -103,14 +102,17 @@ func CompositeUnder(under, target *Node) error {
 	return nil
 }
 
-func (c composer) mapping(src, dst *Node, path *[]string) (*compositeError, error) {
+// mapping composes src over dst. A compositeError's path is made on the
+// way back up, from the key where composition failed.
+func (c composer) mapping(src, dst *Node) (*compositeError, error) {
 	for i, key := range src.keys {
-		*path = append(*path, key)
-		ce, err := c.composeOn(src.items[i], key, dst, path)
+		ce, err := c.composeOn(src.items[i], key, dst)
+		if ce != nil {
+			ce.path = append([]string{key}, ce.path...)
+		}
 		if ce != nil || err != nil {
 			return ce, err
 		}
-		*path = (*path)[:len(*path)-1]
 	}
 	if src.prov.Valid() {
 		dst.prov = src.prov
@@ -118,12 +120,12 @@ func (c composer) mapping(src, dst *Node, path *[]string) (*compositeError, erro
 	return nil, nil
 }
 
-func (c composer) composeOn(v *Node, key string, dst *Node, path *[]string) (*compositeError, error) {
+func (c composer) composeOn(v *Node, key string, dst *Node) (*compositeError, error) {
 	target := dst.Get(key)
 	switch v.kind {
 	case ScalarKind:
 		if target != nil && target.kind != ScalarKind {
-			return &compositeError{copyPath(*path), v.prov.String() + ": cannot compose a scalar on a non-scalar at " + target.prov.String()}, nil
+			return &compositeError{nil, v.prov.String() + ": cannot compose a scalar on a non-scalar at " + target.prov.String()}, nil
 		}
 		dst.Set(key, c.copy(v))
 	case SequenceKind:
@@ -133,7 +135,7 @@ func (c composer) composeOn(v *Node, key string, dst *Node, path *[]string) (*co
 				return nil, err
 			}
 			if !isList {
-				return &compositeError{copyPath(*path), v.prov.String() + ": a list cannot overwrite " + key + " at " + target.prov.String()}, nil
+				return &compositeError{nil, v.prov.String() + ": a list cannot overwrite " + key + " at " + target.prov.String()}, nil
 			}
 		}
 		if target != nil && target.kind == SequenceKind && key == "(?)" {
@@ -154,7 +156,7 @@ func (c composer) composeOn(v *Node, key string, dst *Node, path *[]string) (*co
 			case target == nil:
 				dst.Set(key, c.copy(v))
 			case target.kind == SequenceKind:
-				if ce := directivesAreLists(v, path); ce != nil {
+				if ce := directivesAreLists(v); ce != nil {
 					return ce, nil
 				}
 				c.composeOnList(v, target)
@@ -164,12 +166,12 @@ func (c composer) composeOn(v *Node, key string, dst *Node, path *[]string) (*co
 					return nil, err
 				}
 				if !tList {
-					return &compositeError{copyPath(*path), v.prov.String() + ": cannot compose lists onto " + target.prov.String()}, nil
+					return &compositeError{nil, v.prov.String() + ": cannot compose lists onto " + target.prov.String()}, nil
 				}
-				if ce := directivesAreLists(v, path); ce != nil {
+				if ce := directivesAreLists(v); ce != nil {
 					return ce, nil
 				}
-				if ce := directivesAreLists(target, path); ce != nil {
+				if ce := directivesAreLists(target); ce != nil {
 					return ce, nil
 				}
 				c.composeOnDirectives(v, target)
@@ -180,14 +182,12 @@ func (c composer) composeOn(v *Node, key string, dst *Node, path *[]string) (*co
 			target = NewMapping(v.prov)
 			dst.Set(key, target)
 		} else if target.kind != MappingKind {
-			return &compositeError{copyPath(*path), v.prov.String() + ": cannot compose a mapping on a non-mapping at " + target.prov.String()}, nil
+			return &compositeError{nil, v.prov.String() + ": cannot compose a mapping on a non-mapping at " + target.prov.String()}, nil
 		}
-		return c.mapping(v, target, path)
+		return c.mapping(v, target)
 	}
 	return nil, nil
 }
-
-func copyPath(p []string) []string { return append([]string(nil), p...) }
 
 func cloneItems(items []*Node) []*Node {
 	out := make([]*Node, len(items))
@@ -201,10 +201,10 @@ func cloneItems(items []*Node) []*Node {
 // a list, before the directives are applied to a list or merged into
 // another directive map. A directive map that is never applied is left to
 // AssertComposited, which reports it as trailing whatever it holds.
-func directivesAreLists(dirs *Node, path *[]string) *compositeError {
+func directivesAreLists(dirs *Node) *compositeError {
 	for i, k := range dirs.keys {
 		if v := dirs.items[i]; v.kind != SequenceKind {
-			return &compositeError{copyPath(*path), v.prov.String() + ": the value of list directive " + k +
+			return &compositeError{nil, v.prov.String() + ": the value of list directive " + k +
 				" is not a list but a " + typeName(v.kind)}
 		}
 	}

@@ -96,16 +96,46 @@ type fastParser struct {
 	// gather, so that each collection gets slices of its exact size.
 	keys  []string
 	items []*Node
+	// arena, when set, holds the nodes parsed.
+	arena *arena
+	// blockScratch is blockLines' scratch space.
+	blockScratch []string
+}
+
+// node returns a new node holding v, in the arena when there is one.
+func (p *fastParser) node(v Node) *Node {
+	var n *Node
+	if p.arena == nil {
+		n = new(Node)
+	} else {
+		n = &p.arena.nodes.take(1)[0]
+	}
+	*n = v
+	return n
 }
 
 // collect moves the items (and, for a mapping, keys) gathered since
 // stack heights items and keys into n.
 func (p *fastParser) collect(n *Node, items, keys int) {
-	n.items = append([]*Node(nil), p.items[items:]...)
+	if k := len(p.items) - items; k > 0 {
+		if p.arena != nil {
+			n.items = p.arena.items.take(k)
+		} else {
+			n.items = make([]*Node, k)
+		}
+		copy(n.items, p.items[items:])
+	}
 	clear(p.items[items:])
 	p.items = p.items[:items]
 	if n.kind == MappingKind {
-		n.keys = append([]string(nil), p.keys[keys:]...)
+		if k := len(p.keys) - keys; k > 0 {
+			if p.arena != nil {
+				n.keys = p.arena.keys.take(k)
+			} else {
+				n.keys = make([]string, k)
+			}
+			copy(n.keys, p.keys[keys:])
+		}
 		p.keys = p.keys[:keys]
 		if len(n.keys) >= indexThreshold {
 			n.buildIndex()
@@ -183,7 +213,7 @@ func isSeqItem(l line, col int) bool {
 }
 
 func (p *fastParser) sequence(col int) *Node {
-	seq := &Node{kind: SequenceKind, prov: p.prov(p.i, col)}
+	seq := p.node(Node{kind: SequenceKind, prov: p.prov(p.i, col)})
 	base := len(p.items)
 	for {
 		p.skipBlank()
@@ -216,7 +246,7 @@ func (p *fastParser) sequence(col int) *Node {
 			if p.i < len(p.lines) && p.lines[p.i].start > col {
 				p.items = append(p.items, p.block(p.lines[p.i].start))
 			} else {
-				p.items = append(p.items, &Node{kind: ScalarKind, prov: p.prov(itemLine, col+1)})
+				p.items = append(p.items, p.node(Node{kind: ScalarKind, prov: p.prov(itemLine, col+1)}))
 			}
 			continue
 		}
@@ -270,7 +300,7 @@ func canStartPlain(t string, c int) bool {
 }
 
 func (p *fastParser) mapping(col int) *Node {
-	m := &Node{kind: MappingKind, prov: p.prov(p.i, col)}
+	m := p.node(Node{kind: MappingKind, prov: p.prov(p.i, col)})
 	itemBase, keyBase := len(p.items), len(p.keys)
 	var seen map[string]bool // for large mappings
 	for {
@@ -329,7 +359,7 @@ func (p *fastParser) mapping(col int) *Node {
 				// A sequence may sit at its key's indentation.
 				v = p.sequence(col)
 			default:
-				v = &Node{kind: ScalarKind, prov: p.prov(keyLine, ke+1)}
+				v = p.node(Node{kind: ScalarKind, prov: p.prov(keyLine, ke+1)})
 			}
 		} else {
 			v = p.inlineValue(col, c)
@@ -356,7 +386,7 @@ func (p *fastParser) inlineValue(parent, c int) *Node {
 		p.endOfLine(t, end)
 		p.i++
 		p.noContinuation(parent)
-		return &Node{kind: ScalarKind, prov: p.prov(p.i-1, c), value: strings.TrimSpace(v)}
+		return p.node(Node{kind: ScalarKind, prov: p.prov(p.i-1, c), value: strings.TrimSpace(v)})
 	case '[', '{':
 		fp := flowParser{t: t, pos: c, p: p, line: p.i}
 		v := fp.value()
@@ -381,7 +411,7 @@ func (p *fastParser) inlineValue(parent, c int) *Node {
 	v := strings.TrimRight(t[c:end], " \t")
 	p.i++
 	p.noContinuation(parent)
-	return &Node{kind: ScalarKind, prov: p.prov(p.i-1, c), value: v}
+	return p.node(Node{kind: ScalarKind, prov: p.prov(p.i-1, c), value: v})
 }
 
 // noContinuation bails if the next content line is indented under the
@@ -411,16 +441,29 @@ func (p *fastParser) literal(parent, c int) *Node {
 	startLine := p.i
 	p.i++
 	lines, ind := p.blockLines(parent)
-	var b strings.Builder
-	for k, s := range lines {
-		if k > 0 {
-			b.WriteByte('\n')
+	var value string
+	if len(lines) == 1 {
+		if len(lines[0]) > ind {
+			value = lines[0][ind:] // the text itself: nothing to join
 		}
-		if len(s) > ind {
-			b.WriteString(s[ind:])
+	} else {
+		size := len(lines)
+		for _, s := range lines {
+			size += max(0, len(s)-ind)
 		}
+		var b strings.Builder
+		b.Grow(size)
+		for k, s := range lines {
+			if k > 0 {
+				b.WriteByte('\n')
+			}
+			if len(s) > ind {
+				b.WriteString(s[ind:])
+			}
+		}
+		value = b.String()
 	}
-	return &Node{kind: ScalarKind, prov: p.prov(startLine, c), value: strings.TrimSpace(b.String())}
+	return p.node(Node{kind: ScalarKind, prov: p.prov(startLine, c), value: strings.TrimSpace(value)})
 }
 
 // folded parses a `>` block scalar whose lines are all at the same
@@ -438,7 +481,7 @@ func (p *fastParser) folded(parent, c int) *Node {
 		}
 		parts[k] = s[ind:]
 	}
-	return &Node{kind: ScalarKind, prov: p.prov(startLine, c), value: strings.TrimSpace(strings.Join(parts, " "))}
+	return p.node(Node{kind: ScalarKind, prov: p.prov(startLine, c), value: strings.TrimSpace(strings.Join(parts, " "))})
 }
 
 // checkBlockHeader accepts what may follow | or >: a chomping indicator,
@@ -463,7 +506,7 @@ func checkBlockHeader(h string) {
 func (p *fastParser) blockLines(parent int) ([]string, int) {
 	ind := -1
 	leading := 0
-	var out []string
+	out := p.blockScratch[:0]
 	for p.i < len(p.lines) {
 		l := p.lines[p.i]
 		if strings.TrimLeft(l.text, " ") == "" {
@@ -504,6 +547,7 @@ func (p *fastParser) blockLines(parent int) ([]string, int) {
 		}
 		out[k] = s
 	}
+	p.blockScratch = out // the caller is done with it by the next call
 	return out, ind
 }
 
@@ -511,6 +555,14 @@ func (p *fastParser) blockLines(parent int) ([]string, int) {
 // it returns the value and the index after the closing quote.
 func quoted(t string, c int) (string, int) {
 	q := t[c]
+	// Without escapes the value is the text between the quotes.
+	if end := strings.IndexByte(t[c+1:], q); end >= 0 {
+		v := t[c+1 : c+1+end]
+		after := c + 2 + end
+		if q == '"' && strings.IndexByte(v, '\\') < 0 || q == '\'' && (after >= len(t) || t[after] != '\'') {
+			return v, after
+		}
+	}
 	var b strings.Builder
 	for i := c + 1; i < len(t); i++ {
 		ch := t[i]
@@ -575,7 +627,7 @@ func (f *flowParser) value() *Node {
 	start := f.pos
 	switch f.t[f.pos] {
 	case '[':
-		n := &Node{kind: SequenceKind, prov: f.p.prov(f.line, start)}
+		n := f.p.node(Node{kind: SequenceKind, prov: f.p.prov(f.line, start)})
 		f.pos++
 		f.skipSpaces()
 		if f.pos < len(f.t) && f.t[f.pos] == ']' {
@@ -603,7 +655,7 @@ func (f *flowParser) value() *Node {
 			}
 		}
 	case '{':
-		n := &Node{kind: MappingKind, prov: f.p.prov(f.line, start)}
+		n := f.p.node(Node{kind: MappingKind, prov: f.p.prov(f.line, start)})
 		f.pos++
 		f.skipSpaces()
 		if f.pos < len(f.t) && f.t[f.pos] == '}' {
@@ -657,7 +709,7 @@ func (f *flowParser) scalar() *Node {
 	if c == '"' || c == '\'' {
 		v, end := quoted(f.t, f.pos)
 		f.pos = end
-		return &Node{kind: ScalarKind, prov: f.p.prov(f.line, start), value: strings.TrimSpace(v)}
+		return f.p.node(Node{kind: ScalarKind, prov: f.p.prov(f.line, start), value: strings.TrimSpace(v)})
 	}
 	if strings.IndexByte(plainStartIndicators, c) >= 0 {
 		bail()
@@ -687,5 +739,5 @@ func (f *flowParser) scalar() *Node {
 	if v == "" {
 		bail()
 	}
-	return &Node{kind: ScalarKind, prov: f.p.prov(f.line, start), value: v}
+	return f.p.node(Node{kind: ScalarKind, prov: f.p.prov(f.line, start), value: v})
 }

@@ -33,7 +33,8 @@ func (k Kind) String() string {
 // Mappings keep their keys in insertion order, as Python dictionaries do:
 // setting an existing key keeps its position, a new key goes last. Lookups
 // are linear, which is fastest for the small mappings BuildStream files are
-// made of; large mappings get an index built on demand.
+// made of; large mappings get an index when they are built. Reading a node
+// never modifies it, so trees may be read from several goroutines.
 type Node struct {
 	kind  Kind
 	prov  Provenance
@@ -125,9 +126,6 @@ func (n *Node) find(key string) int {
 			return i
 		}
 	}
-	if len(n.keys) >= indexThreshold {
-		n.buildIndex()
-	}
 	return -1
 }
 
@@ -162,6 +160,8 @@ func (n *Node) Set(key string, v *Node) {
 	n.items = append(n.items, v)
 	if n.index != nil {
 		n.index[key] = len(n.keys) - 1
+	} else if len(n.keys) >= indexThreshold {
+		n.buildIndex()
 	}
 }
 
@@ -179,21 +179,60 @@ func (n *Node) Delete(key string) {
 }
 
 // Clone returns a deep copy of n.
+//
+// The copy's nodes, items and keys are allocated in three blocks, one of
+// each: copying a tree costs three allocations whatever its size. Each
+// node's slices are capped at their length, so that growing one copies it
+// out of the block.
 func (n *Node) Clone() *Node {
 	if n == nil {
 		return nil
 	}
-	c := &Node{kind: n.kind, prov: n.prov, value: n.value}
+	var c cloner
+	n.countInto(&c)
+	c.nodes = make([]Node, c.nNodes)
+	c.items = make([]*Node, c.nItems)
+	c.keys = make([]string, c.nKeys)
+	return c.clone(n)
+}
+
+// cloner hands out the blocks of one Clone.
+type cloner struct {
+	nNodes, nItems, nKeys int
+	nodes                 []Node
+	items                 []*Node
+	keys                  []string
+}
+
+func (n *Node) countInto(c *cloner) {
+	c.nNodes++
+	c.nItems += len(n.items)
+	c.nKeys += len(n.keys)
+	for _, it := range n.items {
+		it.countInto(c)
+	}
+}
+
+func (c *cloner) clone(n *Node) *Node {
+	m := &c.nodes[0]
+	c.nodes = c.nodes[1:]
+	*m = Node{kind: n.kind, prov: n.prov, value: n.value}
 	if n.items != nil {
-		c.items = make([]*Node, len(n.items))
+		k := len(n.items)
+		m.items, c.items = c.items[:k:k], c.items[k:]
 		for i, it := range n.items {
-			c.items[i] = it.Clone()
+			m.items[i] = c.clone(it)
 		}
 	}
 	if n.keys != nil {
-		c.keys = append([]string(nil), n.keys...)
+		k := len(n.keys)
+		m.keys, c.keys = c.keys[:k:k], c.keys[k:]
+		copy(m.keys, n.keys)
+		if k >= indexThreshold {
+			m.buildIndex()
+		}
 	}
-	return c
+	return m
 }
 
 // typeName names a kind the way error messages do.

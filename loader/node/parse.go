@@ -23,11 +23,28 @@ func Parse(data []byte, f *File) (*Node, error) {
 // its goroutines one Parser. A Parser is not safe for concurrent use; the
 // trees it returns share nothing with it.
 type Parser struct {
-	fast fastParser
+	fast  fastParser
+	arena arena
 }
 
 // Parse is the package's Parse, reusing p's scratch space.
 func (p *Parser) Parse(data []byte, f *File) (*Node, error) {
+	p.fast.arena = nil
+	if n, ok := p.fast.parse(data, f); ok {
+		return n, nil
+	}
+	return parseGeneral(data, f)
+}
+
+// ParseTemporary is Parse for a tree that is only needed until the next
+// call of ParseTemporary on p: the tree may be made of memory that p
+// reuses then, and the nodes the caller keeps must be copies (Clone), not
+// nodes of the tree. It saves allocating, and collecting, a tree per
+// document.
+func (p *Parser) ParseTemporary(data []byte, f *File) (*Node, error) {
+	p.arena.reset()
+	p.fast.arena = &p.arena
+	defer func() { p.fast.arena = nil }()
 	if n, ok := p.fast.parse(data, f); ok {
 		return n, nil
 	}
