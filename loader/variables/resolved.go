@@ -10,21 +10,39 @@ import (
 type Resolved struct {
 	order  []string // declaration order, or the base's when extra is set
 	extra  []string // names added after the base's
-	values map[string]string
+	values smallMap[string]
 	base   *Resolved // values not in values come from base
 }
 
 // Get returns a variable's value.
 func (r *Resolved) Get(name string) (string, bool) {
-	if v, ok := r.values[name]; ok {
+	if v, ok := r.values.get(name); ok {
 		return v, true
 	}
 	if r.base != nil {
-		v, ok := r.base.values[name]
-		return v, ok
+		return r.base.values.get(name)
 	}
 	return "", false
 }
+
+// SameAsBase reports whether none of names has a value of r's own: their
+// values are those of the table r overlays, so a text referring to those
+// variables alone expands to the same string with either. It is false
+// when r overlays nothing.
+func (r *Resolved) SameAsBase(names []string) bool {
+	if r.base == nil {
+		return false
+	}
+	for _, n := range names {
+		if _, own := r.values.get(n); own {
+			return false
+		}
+	}
+	return true
+}
+
+// Base returns the resolution of the table r overlays, or nil.
+func (r *Resolved) Base() *Resolved { return r.base }
 
 // Names lists the variables in declaration order.
 func (r *Resolved) Names() []string {

@@ -21,9 +21,9 @@ type definition struct {
 // Table is an immutable set of variable definitions.
 type Table struct {
 	parent *Table
-	own    map[string]*definition // the definitions this table adds or replaces
-	order  []string               // declaration order, the parent's included
-	extra  []string               // for overlays: the names added to the parent's
+	own    smallMap[*definition] // the definitions this table adds or replaces
+	order  []string              // declaration order, the parent's included
+	extra  []string              // for overlays: the names added to the parent's
 
 	once     sync.Once
 	defs     map[string]*definition // every definition, once prepared
@@ -52,35 +52,39 @@ func CheckProtected(defs *node.Node) error {
 	return nil
 }
 
-func define(defs *node.Node, into map[string]*definition, order *[]string) error {
+// define adds the definitions of defs to into, appending the names new
+// to it to *order unless order is nil.
+func define(defs *node.Node, into *smallMap[*definition], order *[]string) error {
 	if defs == nil {
 		return nil
 	}
 	if !defs.IsMapping() {
 		return node.Errorf(defs.Prov(), node.InvalidData, "variables must be a dictionary")
 	}
+	block := make([]definition, defs.Len())
 	for i, name := range defs.Keys() {
 		v := defs.Items()[i]
 		if !v.IsScalar() {
 			return node.Errorf(v.Prov(), node.InvalidData, "value of variable '%s' is not of the expected type 'str'", name)
 		}
-		d := &definition{prov: v.Prov(), raw: v.Value()}
+		d := &block[i]
+		*d = definition{prov: v.Prov(), raw: v.Value()}
 		if strings.Contains(d.raw, "%{") {
 			d.parts = parse(d.raw)
 		}
 		d.simple = len(d.parts) == 0 || len(d.parts) == 1 && d.parts[0].ref == ""
-		if _, ok := into[name]; !ok {
+		if _, ok := into.get(name); !ok && order != nil {
 			*order = append(*order, name)
 		}
-		into[name] = d
+		into.set(name, d)
 	}
 	return nil
 }
 
 // Compile builds a table from a mapping of name to string.
 func Compile(defs *node.Node) (*Table, error) {
-	t := &Table{own: map[string]*definition{}}
-	if err := define(defs, t.own, &t.order); err != nil {
+	t := &Table{own: newSmallMap[*definition](defs.Len())}
+	if err := define(defs, &t.own, &t.order); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -93,13 +97,17 @@ func (t *Table) Overlay(defs *node.Node) (*Table, error) {
 		// Flatten (and resolve) an overlay once before building on it.
 		t.prepare()
 	}
-	o := &Table{parent: t, own: make(map[string]*definition, defs.Len()), order: t.order}
-	var ownOrder []string
-	if err := define(defs, o.own, &ownOrder); err != nil {
+	o := &Table{parent: t, own: newSmallMap[*definition](defs.Len()), order: t.order}
+	if err := define(defs, &o.own, nil); err != nil {
 		return nil, err
 	}
-	for _, name := range ownOrder {
+	// The names new to t, in declaration order (a mapping's keys are
+	// distinct).
+	for _, name := range defs.Keys() {
 		if t.lookup(name) == nil {
+			if o.extra == nil {
+				o.extra = make([]string, 0, defs.Len())
+			}
 			o.extra = append(o.extra, name)
 		}
 	}
@@ -112,7 +120,7 @@ func (t *Table) lookup(name string) *definition {
 		if t.defs != nil {
 			return t.defs[name]
 		}
-		if d := t.own[name]; d != nil {
+		if d, _ := t.own.get(name); d != nil {
 			return d
 		}
 	}
@@ -122,7 +130,9 @@ func (t *Table) lookup(name string) *definition {
 // allDefs returns every definition of the table in one map.
 func (t *Table) allDefs() map[string]*definition {
 	if t.parent == nil {
-		return t.own
+		all := make(map[string]*definition, t.own.len())
+		t.own.each(func(name string, d *definition) { all[name] = d })
+		return all
 	}
 	all := make(map[string]*definition, len(t.order)+len(t.extra))
 	for _, name := range t.names() {
@@ -157,7 +167,7 @@ func (t *Table) prepare() {
 		for name := range t.rdeps {
 			t.closure[name] = t.dependents([]string{name})
 		}
-		r := &resolver{defs: t.defs, values: make(map[string]string, len(t.defs))}
+		r := &resolver{defs: t.defs, values: newSmallMap[string](len(t.defs))}
 		t.failed = map[string]bool{}
 		for _, name := range t.order {
 			if _, err := r.resolve(name); err != nil {
@@ -173,7 +183,7 @@ func (t *Table) prepare() {
 			}
 		}
 		for name := range t.failed {
-			delete(r.values, name)
+			r.values.delete(name)
 		}
 		t.resolved = &Resolved{order: t.order, values: r.values}
 	})
@@ -219,7 +229,7 @@ func (t *Table) resolve(lenient bool) (*Resolved, error) {
 		if lenient {
 			return t.resolved, nil
 		}
-		r := &resolver{defs: t.defs, values: map[string]string{}}
+		r := &resolver{defs: t.defs, values: newSmallMap[string](len(t.defs))}
 		for _, name := range t.order {
 			if _, err := r.resolve(name); err != nil {
 				return nil, err
@@ -231,29 +241,25 @@ func (t *Table) resolve(lenient bool) (*Resolved, error) {
 	p.prepare()
 	// What must be recomputed: the overlay's own definitions, what the
 	// parent could not resolve, and everything depending on either.
-	size := len(t.own) + len(p.failed)
-	for name := range t.own {
-		size += len(p.closure[name])
-	}
-	dirty := make(map[string]bool, size)
+	size := t.own.len() + len(p.failed)
+	t.own.each(func(name string, _ *definition) { size += len(p.closure[name]) })
+	dirty := newSmallMap[bool](size)
 	mark := func(name string) {
-		dirty[name] = true
+		dirty.set(name, true)
 		for _, d := range p.closure[name] {
-			dirty[d] = true
+			dirty.set(d, true)
 		}
 	}
-	for name := range t.own {
-		mark(name)
-	}
+	t.own.each(func(name string, _ *definition) { mark(name) })
 	for name := range p.failed {
 		mark(name)
 	}
-	r := &resolver{defs: p.defs, own: t.own, values: make(map[string]string, len(dirty)), base: p.resolved, dirty: dirty}
+	r := &resolver{defs: p.defs, own: t.own, values: newSmallMap[string](size), base: p.resolved, dirty: dirty}
 	// Resolve in declaration order so that the first error reported is
 	// the first one written.
 	for _, names := range [][]string{t.order, t.extra} {
 		for _, name := range names {
-			if dirty[name] {
+			if r.isDirty(name) {
 				if _, err := r.resolve(name); err != nil {
 					if !lenient {
 						return nil, err
@@ -269,10 +275,10 @@ func (t *Table) resolve(lenient bool) (*Resolved, error) {
 // resolver resolves variables with memoisation and cycle detection.
 type resolver struct {
 	defs   map[string]*definition
-	own    map[string]*definition // definitions that win over defs
-	values map[string]string
-	base   *Resolved // values to reuse for clean variables
-	dirty  map[string]bool
+	own    smallMap[*definition] // definitions that win over defs
+	values smallMap[string]
+	base   *Resolved      // values to reuse for clean variables
+	dirty  smallMap[bool] // the variables not to take from base
 	// stack holds the references being followed: a variable on it is
 	// being resolved, and meeting it again is a cycle.
 	stack []refStep
@@ -282,16 +288,21 @@ type refStep struct {
 	from, to string
 }
 
+func (r *resolver) isDirty(name string) bool {
+	_, dirty := r.dirty.get(name)
+	return dirty
+}
+
 func (r *resolver) resolve(name string) (string, error) {
-	if v, ok := r.values[name]; ok {
+	if v, ok := r.values.get(name); ok {
 		return v, nil
 	}
-	if r.base != nil && !r.dirty[name] {
-		if v, ok := r.base.values[name]; ok {
+	if r.base != nil && !r.isDirty(name) {
+		if v, ok := r.base.values.get(name); ok {
 			return v, nil
 		}
 	}
-	d := r.own[name]
+	d, _ := r.own.get(name)
 	if d == nil {
 		d = r.defs[name]
 	}
@@ -299,7 +310,7 @@ func (r *resolver) resolve(name string) (string, error) {
 		return "", errUndefined
 	}
 	if d.simple {
-		r.values[name] = d.raw
+		r.values.set(name, d.raw)
 		return d.raw, nil
 	}
 	for _, st := range r.stack {
@@ -317,7 +328,7 @@ func (r *resolver) resolve(name string) (string, error) {
 		r.stack = append(r.stack, refStep{name, p.ref})
 		v, err := r.resolve(p.ref)
 		if err == errUndefined {
-			return "", undefinedError(d.prov, p.ref, r.defs, r.own)
+			return "", undefinedError(d.prov, p.ref, r.defs, &r.own)
 		}
 		if err != nil {
 			return "", err
@@ -326,20 +337,20 @@ func (r *resolver) resolve(name string) (string, error) {
 		b.WriteString(v)
 	}
 	v := b.String()
-	r.values[name] = v
+	r.values.set(name, v)
 	return v, nil
 }
 
 var errUndefined = fmt.Errorf("undefined variable")
 
 func (r *resolver) def(name string) *definition {
-	if d := r.own[name]; d != nil {
+	if d, _ := r.own.get(name); d != nil {
 		return d
 	}
 	return r.defs[name]
 }
 
-func undefinedError(p node.Provenance, name string, defs, own map[string]*definition) error {
+func undefinedError(p node.Provenance, name string, defs map[string]*definition, own *smallMap[*definition]) error {
 	e := node.Errorf(p, node.UnresolvedVariable, "reference to undefined variable '%s'", name)
 	if s := similar(name, defs, own); s != "" {
 		e.Detail = fmt.Sprintf("Did you mean '%s'?", s)
@@ -364,15 +375,13 @@ func (r *resolver) cycleError(name string, chain []refStep) error {
 }
 
 // similar suggests a defined name close to a misspelt one.
-func similar(name string, defs, own map[string]*definition) string {
+func similar(name string, defs map[string]*definition, own *smallMap[*definition]) string {
 	best, bestD := "", 3
-	names := make([]string, 0, len(defs)+len(own))
+	names := make([]string, 0, len(defs)+own.len())
 	for n := range defs {
 		names = append(names, n)
 	}
-	for n := range own {
-		names = append(names, n)
-	}
+	own.each(func(n string, _ *definition) { names = append(names, n) })
 	sort.Strings(names)
 	for _, n := range names {
 		if d := distance(name, n); d < bestD {
