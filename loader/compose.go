@@ -22,10 +22,11 @@ var elementKeys = []string{
 // defaults, the project's `elements:` overrides, then the file.
 //
 // The mapping belongs to the element alone (includes and conditionals
-// composed copies into it) and is dropped afterwards, so its nodes move
-// into the element rather than being copied, and are expanded in place.
-// The kinds' shared defaults are never modified: they are copied where an
-// element composes over them, and shared where it does not.
+// composed copies into it) and is temporary (see loadFile): its nodes are
+// composed and expanded in place, and each tree the element keeps is
+// copied out once it is complete. The kinds' shared defaults are never
+// modified: they are copied where an element composes over them, and
+// shared where it does not.
 func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, error) {
 	n := le.node
 	kd, err := p.kindDefaultsFor(k)
@@ -68,28 +69,34 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	e.Variables = vars
 
 	// Environment.
-	env := kd.environment
 	if own := n.Get("environment"); own != nil {
-		env = env.Clone()
+		env := kd.environment.Clone()
 		if err := node.CompositeMove(own, env); err != nil {
 			return nil, err
 		}
 		if err := node.AssertComposited(env); err != nil {
 			return nil, err
 		}
-		err = vars.ExpandOwned(env)
-	} else {
-		env, err = kd.expandShared("environment", kd.environment, vars)
-	}
-	if err != nil {
-		return nil, err
-	}
-	for i, key := range env.Keys() {
-		v := env.Items()[i]
-		if !v.IsScalar() {
-			return nil, node.Errorf(v.Prov(), node.InvalidData, "value of environment variable '%s' is not of the expected type 'str'", key)
+		if err := vars.ExpandOwned(env); err != nil {
+			return nil, err
 		}
-		e.Environment = append(e.Environment, element.Variable{Name: key, Value: v.Value()})
+		if e.Environment, err = environmentList(env); err != nil {
+			return nil, err
+		}
+	} else {
+		env, err := kd.expandShared("environment", kd.environment, vars)
+		if err != nil {
+			return nil, err
+		}
+		// Elements sharing the expanded tree share its list.
+		if l, ok := kd.environments.Load(env); ok {
+			e.Environment = l.([]element.Variable)
+		} else {
+			if e.Environment, err = environmentList(env); err != nil {
+				return nil, err
+			}
+			kd.environments.Store(env, e.Environment)
+		}
 	}
 
 	// Environment variables left out of the cache key: a set.
@@ -130,7 +137,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 		if err := vars.ExpandOwned(public); err != nil {
 			return nil, err
 		}
-		e.Public = public
+		e.Public = public.Clone()
 	} else {
 		splits, err := kd.expandShared("split-rules", kd.splits, vars)
 		if err != nil {
@@ -152,7 +159,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	if e.KindConfig, err = k.Configure(e.Config, vars); err != nil {
 		return nil, err
 	}
-	if e.SandboxConfig, err = p.sandboxConfig(e.Sandbox); err != nil {
+	if e.SandboxConfig, err = kd.sandboxConfigOf(p, e.Sandbox, n.Get("sandbox") == nil); err != nil {
 		return nil, err
 	}
 
@@ -182,6 +189,19 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	return e, nil
 }
 
+// environmentList lists an expanded environment mapping's variables.
+func environmentList(env *node.Node) ([]element.Variable, error) {
+	list := make([]element.Variable, 0, env.Len())
+	for i, key := range env.Keys() {
+		v := env.Items()[i]
+		if !v.IsScalar() {
+			return nil, node.Errorf(v.Prov(), node.InvalidData, "value of environment variable '%s' is not of the expected type 'str'", key)
+		}
+		list = append(list, element.Variable{Name: key, Value: v.Value()})
+	}
+	return list, nil
+}
+
 func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*element.Source, error) {
 	if !sn.IsMapping() {
 		return nil, node.Errorf(sn.Prov(), node.InvalidData, "sources must be dictionaries")
@@ -194,7 +214,7 @@ func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*ele
 	if !ok {
 		return nil, node.Errorf(sn.KeyProv("kind"), node.PluginNotFound, "no source plugin registered for kind '%s'", kindName)
 	}
-	cfg := sn // the element's own, see compose
+	cfg := sn // temporary, see compose
 	if ov := p.SourceOverrides.Get(kindName); ov != nil {
 		if !ov.IsMapping() {
 			return nil, node.Errorf(ov.Prov(), node.InvalidData, "value of 'sources.%s' is not of the expected type 'dict'", kindName)
@@ -216,6 +236,7 @@ func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*ele
 	if err := vars.ExpandOwned(cfg); err != nil {
 		return nil, err
 	}
+	cfg = cfg.Clone()
 	if err := validateSourceKeys(cfg, sk); err != nil {
 		return nil, err
 	}
@@ -238,6 +259,22 @@ func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*ele
 		return nil, err
 	}
 	return &element.Source{Kind: kindName, Directory: dir, Node: cfg, Plugin: plugin}, nil
+}
+
+// sandboxConfigOf reads an element's sandbox configuration; the
+// configuration of a tree shared by elements of the kind is read once.
+func (kd *kindDefaults) sandboxConfigOf(p *Project, n *node.Node, shared bool) (element.SandboxConfig, error) {
+	if !shared {
+		return p.sandboxConfig(n)
+	}
+	if sc, ok := kd.sandboxConfigs.Load(n); ok {
+		return sc.(element.SandboxConfig), nil
+	}
+	sc, err := p.sandboxConfig(n)
+	if err == nil {
+		kd.sandboxConfigs.Store(n, sc)
+	}
+	return sc, err
 }
 
 // sandboxConfig reads an element's sandbox configuration. The build OS
@@ -350,7 +387,7 @@ func validateSourceKeys(cfg *node.Node, sk source.Kind) error {
 	return nil
 }
 
-// composeExpand composes an element's own mapping (moved, see compose)
+// composeExpand composes an element's own (temporary, see compose) mapping
 // over a shared default and expands variables, sharing the expanded
 // default when the element adds nothing.
 func (kd *kindDefaults) composeExpand(what string, shared, own *node.Node, vars *variables.Resolved) (*node.Node, error) {
@@ -367,7 +404,7 @@ func (kd *kindDefaults) composeExpand(what string, shared, own *node.Node, vars 
 	if err := vars.ExpandOwned(tree); err != nil {
 		return nil, err
 	}
-	return tree, nil
+	return tree.Clone(), nil
 }
 
 // publicWith returns the public data of an element that declares none:
@@ -385,6 +422,13 @@ func (kd *kindDefaults) publicWith(splits *node.Node) *node.Node {
 	return p.(*node.Node)
 }
 
+// baseExpansion names a shared tree expanded with the values of the
+// table elements overlay.
+type baseExpansion struct {
+	shared *node.Node
+	base   *variables.Resolved
+}
+
 var refRe = regexp.MustCompile(`%\{([a-zA-Z][a-zA-Z0-9_-]*)\}`)
 
 // expandShared expands a tree shared by all elements of the kind. The
@@ -400,6 +444,19 @@ func (kd *kindDefaults) expandShared(what string, shared *node.Node, vars *varia
 	}
 	if len(refs) == 0 {
 		return shared, nil
+	}
+	// Most elements leave those variables as their kind has them: one
+	// expansion with the kind's values serves them all.
+	if vars.SameAsBase(refs) {
+		key := baseExpansion{shared, vars.Base()}
+		if t, ok := kd.expandedBase.Load(key); ok {
+			return t.(*node.Node), nil
+		}
+		if t, err := key.base.ExpandNode(shared); err == nil {
+			actual, _ := kd.expandedBase.LoadOrStore(key, t)
+			return actual.(*node.Node), nil
+		}
+		// Let the element's expansion report the error.
 	}
 	var b strings.Builder
 	b.WriteString(what)

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bstgo/bst/element"
 	"github.com/bstgo/bst/loader/node"
@@ -18,13 +21,12 @@ import (
 func (l *loader) finish(targets []string) (*Graph, error) {
 	// Report the first error met walking from the targets in declaration
 	// order, whatever order the parallel loading finished in.
-	seen := map[*loadElement]bool{}
 	var walk func(le *loadElement, ref *loadDep) error
 	walk = func(le *loadElement, ref *loadDep) error {
-		if seen[le] {
+		if le.visit == visitChecked {
 			return nil
 		}
-		seen[le] = true
+		le.visit = visitChecked
 		if le.err != nil {
 			return l.locate(le, ref)
 		}
@@ -54,21 +56,23 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 		}
 		roots[i] = t
 	}
-	names := make([]string, 0, len(l.byNam))
-	for name := range l.byNam {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		for _, d := range l.byNam[name].deps {
-			t, err := l.resolveLink(d.target)
-			if err != nil {
-				return nil, err
+	if l.hasLinksOrJunctions() {
+		names := make([]string, 0, len(l.byNam))
+		for name := range l.byNam {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			for _, d := range l.byNam[name].deps {
+				t, err := l.resolveLink(d.target)
+				if err != nil {
+					return nil, err
+				}
+				if t.kind.Name() == "junction" {
+					return nil, node.Errorf(d.prov, node.InvalidData, "cannot depend on junction '%s'", d.name)
+				}
+				d.target = t
 			}
-			if t.kind.Name() == "junction" {
-				return nil, node.Errorf(d.prov, node.InvalidData, "cannot depend on junction '%s'", d.name)
-			}
-			d.target = t
 		}
 	}
 	for _, r := range roots {
@@ -80,23 +84,28 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 	g := &Graph{Project: l.p, Elements: make(map[string]*element.Element, len(l.byNam)),
 		targets: make(map[string]*element.Element, len(targets))}
 	order := postOrder(roots)
+	edges := 0
 	for _, le := range order {
 		computeLevel(le)
+		edges += len(le.deps)
 	}
 	var s sorter
+	// Every element's dependencies, in one block.
+	deps := make([]element.Dependency, edges)
+	ptrs := make([]*element.Dependency, edges)
 	for _, le := range order {
 		s.sort(le)
 		e := le.el
-		e.Deps = make([]*element.Dependency, len(le.deps))
+		e.Deps = ptrs[:len(le.deps):len(le.deps)]
 		for i, d := range le.deps {
-			e.Deps[i] = &element.Dependency{Element: d.target.el, Type: d.typ, Strict: d.strict, Config: d.config, Prov: d.prov}
+			deps[i] = element.Dependency{Element: d.target.el, Type: d.typ, Strict: d.strict, Config: d.config, Prov: d.prov}
+			e.Deps[i] = &deps[i]
 		}
+		deps, ptrs = deps[len(le.deps):], ptrs[len(le.deps):]
 		g.Elements[e.Name] = e
 	}
-	for _, le := range order {
-		if err := checkElement(le); err != nil {
-			return nil, err
-		}
+	if err := checkElements(order); err != nil {
+		return nil, err
 	}
 	seenTarget := map[*element.Element]bool{}
 	for i, r := range roots {
@@ -107,6 +116,58 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 		}
 	}
 	return g, nil
+}
+
+// The values of loadElement.visit: each walk of finish moves the
+// elements it is done with to the next value, so none needs a set.
+const (
+	visitChecked uint8 = iota + 1 // the walk for errors
+	visitOnStack                  // checkCycles
+	visitAcyclic
+	visitListed // postOrder
+)
+
+// hasLinksOrJunctions reports whether a link or a junction was loaded,
+// which dependencies must be checked for.
+func (l *loader) hasLinksOrJunctions() bool {
+	for _, le := range l.byNam {
+		if le.link != "" || le.kind != nil && le.kind.Name() == "junction" {
+			return true
+		}
+	}
+	return false
+}
+
+// checkElements applies checkElement to every element, on all
+// processors, and returns the error of the first element in order that
+// has one.
+func checkElements(order []*loadElement) error {
+	errs := make([]error, len(order))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const chunk = 64
+	for range min(runtime.GOMAXPROCS(0), (len(order)+chunk-1)/chunk) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= len(order) {
+					return
+				}
+				for i := start; i < min(start+chunk, len(order)); i++ {
+					errs[i] = checkElement(order[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // locate gives an error of le the provenance of the reference to it.
@@ -145,21 +206,24 @@ func (l *loader) resolveLink(le *loadElement) (*loadElement, error) {
 }
 
 // checkCycles walks the graph from top depth-first, in declaration order,
-// and reports the first cycle with its whole chain.
+// and reports the first cycle with its whole chain. What an earlier call
+// found acyclic is not walked again.
 func checkCycles(top *loadElement) error {
 	type frame struct {
 		le *loadElement
 		i  int
 	}
+	if top.visit == visitAcyclic {
+		return nil
+	}
 	stack := []frame{{le: top}}
-	onStack := map[*loadElement]bool{top: true}
-	done := map[*loadElement]bool{}
+	top.visit = visitOnStack
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
 		if f.i < len(f.le.deps) {
 			next := f.le.deps[f.i].target
 			f.i++
-			if onStack[next] {
+			if next.visit == visitOnStack {
 				var chain []string
 				in := false
 				for _, fr := range stack {
@@ -175,14 +239,13 @@ func checkCycles(top *loadElement) error {
 					Msg:    "circular dependency detected at element: " + next.name,
 					Detail: "Dependency chain: " + strings.Join(chain, " -> ")}
 			}
-			if !done[next] {
+			if next.visit != visitAcyclic {
 				stack = append(stack, frame{le: next})
-				onStack[next] = true
+				next.visit = visitOnStack
 			}
 			continue
 		}
-		onStack[f.le] = false
-		done[f.le] = true
+		f.le.visit = visitAcyclic
 		stack = stack[:len(stack)-1]
 	}
 	return nil
@@ -191,24 +254,23 @@ func checkCycles(top *loadElement) error {
 // postOrder lists every element reachable from roots, dependencies first.
 func postOrder(roots []*loadElement) []*loadElement {
 	var out []*loadElement
-	seen := map[*loadElement]bool{}
 	type frame struct {
 		le *loadElement
 		i  int
 	}
 	for _, r := range roots {
-		if seen[r] {
+		if r.visit == visitListed {
 			continue
 		}
-		seen[r] = true
+		r.visit = visitListed
 		stack := []frame{{le: r}}
 		for len(stack) > 0 {
 			f := &stack[len(stack)-1]
 			if f.i < len(f.le.deps) {
 				next := f.le.deps[f.i].target
 				f.i++
-				if !seen[next] {
-					seen[next] = true
+				if next.visit != visitListed {
+					next.visit = visitListed
 					stack = append(stack, frame{le: next})
 				}
 				continue

@@ -25,9 +25,12 @@ type loadElement struct {
 	link     string
 	linkProv node.Provenance
 
-	// Graph algorithms.
+	// Graph algorithms, which run one at a time once loading is done.
 	level int // 1 + the highest level of its dependencies; 0 = not computed
-	mark  int // generation stamp for searches
+	mark  int // generation stamp for the sorter's searches
+	// visit is where the other walks are with the element: each walk
+	// has its own values (see finish).
+	visit uint8
 }
 
 type loadDep struct {
@@ -147,10 +150,14 @@ func (l *loader) requestLocked(name string) *loadElement {
 
 // loadFile reads one element file with fp, processes its directives,
 // extracts its dependencies and composes it.
+//
+// The file's tree is temporary (fileParser.parseTemporary): the next file
+// loaded with fp reuses its memory. What the element keeps of it is copied
+// out, by extractDeps and compose.
 func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
 	p := l.p
 	path := filepath.Join(p.ElementPath, filepath.FromSlash(le.name))
-	n, err := fp.parse(le.name, path)
+	n, err := fp.parseTemporary(le.name, path)
 	if err != nil {
 		return err
 	}
@@ -373,7 +380,7 @@ func parseDep(dn *node.Node, defType element.DepType, deps []loadDep) ([]loadDep
 			if tmpl.typ == element.DepRuntime {
 				return nil, node.Errorf(cfg.Prov(), node.InvalidData, "specifying 'config' for a runtime dependency is not allowed")
 			}
-			tmpl.config = []*node.Node{cfg}
+			tmpl.config = []*node.Node{cfg.Clone()} // out of the file's tree
 		}
 		if junction, err = dn.GetString("junction", ""); err != nil {
 			return nil, err

@@ -30,9 +30,14 @@ type kindDefaults struct {
 	// Expanded copies of the shared trees, keyed by the values of the
 	// variables they reference, so elements that share those values share
 	// the expanded tree too.
-	expanded sync.Map // expandKey -> *node.Node
-	refs     sync.Map // shared tree -> the variables it refers to
-	publics  sync.Map // expanded split rules -> public data holding them
+	expanded     sync.Map // expandKey -> *node.Node
+	expandedBase sync.Map // baseExpansion -> *node.Node
+	refs         sync.Map // shared tree -> the variables it refers to
+	publics      sync.Map // expanded split rules -> public data holding them
+	// environments lists the variables of shared expanded environments.
+	environments sync.Map // *node.Node -> []element.Variable
+	// sandboxConfigs are the configurations of shared sandbox trees.
+	sandboxConfigs sync.Map // *node.Node -> element.SandboxConfig
 }
 
 // kindDefaultsFor returns the defaults of kind, computing them once.

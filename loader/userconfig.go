@@ -196,6 +196,17 @@ func (p *fileParser) parse(shown, path string) (*node.Node, error) {
 	return p.parser.Parse(data, &node.File{Name: shown, Path: path})
 }
 
+// parseTemporary is parse for a tree only needed until the next call of
+// parseTemporary (node.Parser.ParseTemporary): what the caller keeps of it
+// must be copied out.
+func (p *fileParser) parseTemporary(shown, path string) (*node.Node, error) {
+	data, err := p.reader.read(path)
+	if err != nil {
+		return nil, fileError(shown, err)
+	}
+	return p.parser.ParseTemporary(data, &node.File{Name: shown, Path: path})
+}
+
 func (p *fileParser) close() { p.reader.close() }
 
 func fileError(shown string, err error) error {

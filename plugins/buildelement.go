@@ -8,7 +8,7 @@ import (
 )
 
 // commandSteps are a build element's command lists, in the order they run.
-var commandSteps = []string{"configure-commands", "build-commands", "install-commands", "strip-commands"}
+var commandSteps = [...]string{"configure-commands", "build-commands", "install-commands", "strip-commands"}
 
 // buildElementKind is BuildStream's BuildElement: manual and the build
 // system kinds, which differ only in their defaults.
@@ -21,11 +21,11 @@ func (k buildElementKind) Flags() element.Flags {
 }
 
 func (k buildElementKind) Configure(cfg *node.Node, vars element.Vars) (element.Config, error) {
-	if err := cfg.ValidateKeys(commandSteps...); err != nil {
+	if err := cfg.ValidateKeys(commandSteps[:]...); err != nil {
 		return nil, err
 	}
-	c := &buildElementConfig{commands: map[string][]string{}}
-	for _, step := range commandSteps {
+	c := &buildElementConfig{}
+	for i, step := range commandSteps {
 		list, err := cfg.GetStringList(step)
 		if err != nil {
 			return nil, err
@@ -33,7 +33,7 @@ func (k buildElementKind) Configure(cfg *node.Node, vars element.Vars) (element.
 		if list == nil {
 			list = []string{}
 		}
-		c.commands[step] = list
+		c.commands[i] = list
 	}
 	c.commandSubdir, _ = vars.Get("command-subdir")
 	// BuildStream tests the variable's string for truth: any non-empty
@@ -44,21 +44,33 @@ func (k buildElementKind) Configure(cfg *node.Node, vars element.Vars) (element.
 }
 
 type buildElementConfig struct {
-	commands      map[string][]string
+	commands      [len(commandSteps)][]string // in the order of commandSteps
 	commandSubdir string
 	notParallel   bool
-	// location -> dependency paths, in dependency order
-	layout     map[string][]string
-	digestEnv  map[string][]string
+	// staged are the build dependencies' paths and locations, in
+	// dependency order.
+	staged     []stagedDep
+	digestEnv  map[string][]string // variable -> dependency paths
 	hasNonRoot bool
 }
 
+// stagedDep is where one build dependency is staged.
+type stagedDep struct {
+	location, path string
+}
+
 // Commands returns the commands of one step.
-func (c *buildElementConfig) Commands(step string) []string { return c.commands[step] }
+func (c *buildElementConfig) Commands(step string) []string {
+	for i, s := range commandSteps {
+		if s == step {
+			return c.commands[i]
+		}
+	}
+	return nil
+}
 
 func (c *buildElementConfig) ConfigureDependencies(deps []element.DependencyConfig) error {
-	c.layout = map[string][]string{}
-	c.digestEnv = map[string][]string{}
+	c.staged = make([]stagedDep, 0, len(deps))
 	for _, d := range deps {
 		location := "/"
 		if d.Config != nil {
@@ -74,13 +86,16 @@ func (c *buildElementConfig) ConfigureDependencies(deps []element.DependencyConf
 				return err
 			}
 			if env != nil {
+				if c.digestEnv == nil {
+					c.digestEnv = map[string][]string{}
+				}
 				c.digestEnv[env.Value()] = append(c.digestEnv[env.Value()], d.Path)
 			}
 		}
 		if location != "/" {
 			c.hasNonRoot = true
 		}
-		c.layout[location] = append(c.layout[location], d.Path)
+		c.staged = append(c.staged, stagedDep{location, d.Path})
 	}
 	return nil
 }
@@ -90,9 +105,9 @@ func (c *buildElementConfig) ConfigureDependencies(deps []element.DependencyConf
 // dependency is staged elsewhere than /, and the digest environment under
 // BuildStream's misspelt key "digest-enviornment".
 func (c *buildElementConfig) UniqueKey() any {
-	d := map[string]any{}
-	for step, list := range c.commands {
-		d[step] = list
+	d := make(map[string]any, len(commandSteps)+4)
+	for i, step := range commandSteps {
+		d[step] = c.commands[i]
 	}
 	if c.commandSubdir != "" {
 		d["command-subdir"] = c.commandSubdir
@@ -101,7 +116,11 @@ func (c *buildElementConfig) UniqueKey() any {
 		d["notparallel"] = true
 	}
 	if c.hasNonRoot {
-		d["layout"] = pathLists(c.layout)
+		layout := map[string][]string{}
+		for _, s := range c.staged {
+			layout[s.location] = append(layout[s.location], s.path)
+		}
+		d["layout"] = pathLists(layout)
 	}
 	if len(c.digestEnv) > 0 {
 		d["digest-enviornment"] = pathLists(c.digestEnv)
