@@ -135,6 +135,17 @@ type keyGraph struct {
 
 	fatal map[string][]byte // project -> its encoded fatal warnings
 
+	// Each node's fragments, the pieces of its reverse dependencies'
+	// preimages that name it, are kept together in frags, from
+	// fragOff[i] to fragOff[i+1]: its head `["project","name"`, then
+	// `,"<strict key>"]`, then `,"<weak key>"]`. The keys are written once
+	// known, and ok[i] is set then. Keeping them in one dense block, rather
+	// than behind each element, saves cache misses: a key's preimage lists
+	// dozens of dependencies, and there are hundreds of thousands of keys.
+	frags   []byte
+	fragOff []int
+	ok      []bool
+
 	publicMu sync.Mutex
 	public   map[*node.Node][]byte // encoded public data, shared trees once
 }
@@ -150,12 +161,10 @@ type keyNode struct {
 	// run is the run scope: the runtime dependencies, recursively, in
 	// staging order, then the element itself.
 	run []int32
-	// head is `["project","name"`, the start of each of the element's
-	// fragments in its reverse dependencies' preimages.
-	head []byte
-	// ok is set once the element has both a weak and a strict key.
-	ok bool
 }
+
+// keyEndLen is the length of a fragment's key part, `,"<key>"]`.
+const keyEndLen = len(`,"`) + 64 + len(`"]`)
 
 func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	g := &keyGraph{kc: kc, fatal: map[string][]byte{}, public: map[*node.Node][]byte{}}
@@ -173,36 +182,87 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		}
 	}
 	g.listed = len(g.nodes)
-	// Link dependencies; the ones not listed join as external nodes.
+	// The dependencies not listed join as external nodes.
+	edges := 0
 	for i := 0; i < len(g.nodes); i++ {
-		n := &g.nodes[i]
-		for _, d := range n.e.Deps {
-			j, ok := index[d.Element]
-			if !ok {
-				j = add(d.Element, false)
-				n = &g.nodes[i] // add may have moved the nodes
+		for _, d := range g.nodes[i].e.Deps {
+			if _, ok := index[d.Element]; !ok {
+				add(d.Element, false)
 			}
-			if d.Type&DepBuild != 0 {
-				n.buildDeps = append(n.buildDeps, j)
-			}
-			if d.Type&DepRuntime != 0 {
-				n.runDeps = append(n.runDeps, j)
-			}
-			if d.Strict {
-				n.strictDeps = append(n.strictDeps, j)
-			}
+			edges++
 		}
 	}
+	// Link the dependencies, all lists in one block.
+	block := make([]int32, 0, 2*edges)
+	take := func(from int) []int32 { return block[from:len(block):len(block)] }
 	for i := range g.nodes {
 		n := &g.nodes[i]
-		n.head = appendJSONString(append(appendJSONString([]byte{'['}, n.e.Project), ','), n.e.Name)
-		if _, ok := g.fatal[n.e.Project]; !ok {
-			fw := append([]string(nil), kc.FatalWarnings[n.e.Project]...)
-			sort.Strings(fw)
-			g.fatal[n.e.Project] = appendJSON(nil, fw)
+		for _, list := range [...]struct {
+			dst  *[]int32
+			want func(*Dependency) bool
+		}{
+			{&n.buildDeps, func(d *Dependency) bool { return d.Type&DepBuild != 0 }},
+			{&n.runDeps, func(d *Dependency) bool { return d.Type&DepRuntime != 0 }},
+			{&n.strictDeps, func(d *Dependency) bool { return d.Strict }},
+		} {
+			from := len(block)
+			for _, d := range n.e.Deps {
+				if list.want(d) {
+					block = append(block, index[d.Element])
+				}
+			}
+			*list.dst = take(from)
 		}
 	}
+	// The fragments' heads.
+	g.fragOff = make([]int, len(g.nodes)+1)
+	size := 0
+	for i := range g.nodes {
+		e := g.nodes[i].e
+		g.fragOff[i] = size
+		size += len(appendJSONString(nil, e.Project)) + len(appendJSONString(nil, e.Name)) + 2 + 2*keyEndLen
+		if _, ok := g.fatal[e.Project]; !ok {
+			fw := append([]string(nil), kc.FatalWarnings[e.Project]...)
+			sort.Strings(fw)
+			g.fatal[e.Project] = appendJSON(nil, fw)
+		}
+	}
+	g.fragOff[len(g.nodes)] = size
+	g.frags = make([]byte, 0, size)
+	for i := range g.nodes {
+		e := g.nodes[i].e
+		g.frags = appendJSONString(append(appendJSONString(append(g.frags, '['), e.Project), ','), e.Name)
+		g.frags = g.frags[:g.fragOff[i+1]]
+	}
+	g.ok = make([]bool, len(g.nodes))
 	return g
+}
+
+// head returns `["project","name"` of node i.
+func (g *keyGraph) head(i int32) []byte {
+	return g.frags[g.fragOff[i] : g.fragOff[i+1]-2*keyEndLen]
+}
+
+// strictFragment returns `["project","name","<strict key>"]` of node i.
+func (g *keyGraph) strictFragment(i int32) []byte {
+	return g.frags[g.fragOff[i] : g.fragOff[i+1]-keyEndLen]
+}
+
+// weakKeyEnd returns `,"<weak key>"]` of node i.
+func (g *keyGraph) weakKeyEnd(i int32) []byte {
+	return g.frags[g.fragOff[i+1]-keyEndLen : g.fragOff[i+1]]
+}
+
+// setKeys records node i's keys in its fragments. Keys are 64 hex
+// digits: an external dependency with anything else counts as having no
+// keys.
+func (g *keyGraph) setKeys(i int32, k Keys) {
+	if len(k.Weak) != 64 || len(k.Strict) != 64 {
+		return
+	}
+	b := g.frags[g.fragOff[i+1]-2*keyEndLen : g.fragOff[i+1]-2*keyEndLen]
+	appendKeyEnd(appendKeyEnd(b, k.Strict), k.Weak)
+	g.ok[i] = true
 }
 
 // levels groups the nodes by level: a node's dependencies are all in
@@ -296,7 +356,7 @@ func (w *keyWorker) process(i int32, keys bool) {
 	n := &w.g.nodes[i]
 	n.run = w.runScope(i)
 	if !n.compute {
-		n.ok = n.e.Keys.Weak != "" && n.e.Keys.Strict != ""
+		w.g.setKeys(i, n.e.Keys)
 	} else if keys {
 		w.computeKeys(i)
 	}
@@ -325,8 +385,7 @@ func (w *keyWorker) computeKeys(i int32) {
 				continue
 			}
 			w.stamp[x] = w.gen
-			d := &g.nodes[x]
-			if !d.ok {
+			if !g.ok[x] {
 				return
 			}
 			if !first {
@@ -334,13 +393,13 @@ func (w *keyWorker) computeKeys(i int32) {
 				strict = append(strict, ',')
 			}
 			first = false
-			weak = append(weak, d.head...)
+			weak = append(weak, g.head(x)...)
 			if strictRebuild || slices.Contains(n.strictDeps, x) {
-				weak = appendKeyEnd(weak, d.e.Keys.Weak)
+				weak = append(weak, g.weakKeyEnd(x)...)
 			} else {
 				weak = append(weak, ']')
 			}
-			strict = appendKeyEnd(append(strict, d.head...), d.e.Keys.Strict)
+			strict = append(strict, g.strictFragment(x)...)
 		}
 	}
 	w.base = g.appendBase(append(w.base[:0], "],"...), e, &w.env)
@@ -352,7 +411,7 @@ func (w *keyWorker) computeKeys(i int32) {
 	if g.kc.Strict {
 		e.Keys.Strong = e.Keys.Strict
 	}
-	n.ok = true
+	g.setKeys(i, e.Keys)
 	w.weak, w.strict = weak, strict
 }
 
