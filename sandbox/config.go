@@ -52,7 +52,10 @@ type Config struct {
 	Network bool
 
 	// Stdin, Stdout and Stderr are the command's standard streams; nil
-	// means /dev/null.
+	// means /dev/null. An *os.File is handed to the command as it is; any
+	// other Stdin is copied in through a pipe (Run does not wait for it to
+	// end), any other Stdout or Stderr is copied out until the sandbox's
+	// last process has exited.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 

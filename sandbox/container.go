@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -65,6 +66,26 @@ func (r *run) run(ctx context.Context) (int, error) {
 	if p.Env == nil {
 		p.Env = []string{} // not the caller's
 	}
+	// A Stdin that is not a file is copied through a pipe of ours, not by
+	// libcontainer's exec.Cmd, whose Wait would wait for the copy to end:
+	// a command that exits without reading all its input (or an input that
+	// never ends) must not keep Run waiting.
+	var stdinW *os.File
+	if in := r.cfg.Stdin; in != nil && !r.cfg.Tty {
+		if _, ok := in.(*os.File); !ok {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				return -1, fmt.Errorf("sandbox: %w", err)
+			}
+			defer pr.Close()
+			defer pw.Close()
+			p.Stdin, stdinW = pr, pw
+			go func() {
+				io.Copy(pw, in)
+				pw.Close()
+			}()
+		}
+	}
 	var tty *ttyConn
 	if r.cfg.Tty {
 		tty, err = newTTY(p, r.cfg.Stdin, r.cfg.Stdout)
@@ -99,7 +120,13 @@ func (r *run) run(ctx context.Context) (int, error) {
 			return -1, fmt.Errorf("sandbox: terminal: %w", err)
 		}
 	}
+	if stdinW != nil {
+		p.Stdin.(*os.File).Close() // the sandbox has its own copy
+	}
 	ps, err := p.Wait()
+	if stdinW != nil {
+		stdinW.Close()
+	}
 	if tty != nil {
 		tty.wait()
 	}

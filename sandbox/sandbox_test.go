@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -55,6 +56,28 @@ func TestRunOutput(t *testing.T) {
 		Stdin: strings.NewReader("from stdin"), Stdout: &out})
 	if err != nil || code != 0 || out.String() != "from stdin" {
 		t.Errorf("cat: %d, %v, %q", code, err, out.String())
+	}
+}
+
+// TestStdinThatNeverEnds: a command that does not read all its input
+// ends the run all the same.
+func TestStdinThatNeverEnds(t *testing.T) {
+	f := newFixture(t)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.sb.Run(context.Background(), Config{Root: f.root, Args: []string{"true"}, Env: env, Stdin: pr})
+		done <- err
+	}()
+	go pw.Write([]byte("some input"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run waits for a Stdin that never ends")
 	}
 }
 
