@@ -38,36 +38,92 @@ func (stackConfig) Assemble(ctx context.Context, b element.Build) (element.Outpu
 	return element.Output{Files: d}, err
 }
 
-// Assemble stages the build dependencies and keeps what the split
-// domains select.
+// Assemble stages the build dependencies, runs their integration
+// commands when asked to, and keeps what the split domains select (plus
+// what integration added, minus what it removed).
 func (c composeConfig) Assemble(ctx context.Context, b element.Build) (element.Output, error) {
-	if c.integrate {
-		if e := b.Element(); hasIntegrationCommands(e) {
-			return element.Output{}, fmt.Errorf("%s: running integration commands needs the build sandbox, which this bst does not have yet", e.Name)
-		}
-	}
-	deps := element.Dependencies([]*element.Element{b.Element()}, element.ScopeBuild)
-	tree := b.Store().NewTree()
+	e := b.Element()
+	deps := element.Dependencies([]*element.Element{e}, element.ScopeBuild)
 	sel := element.SplitSelection{Include: c.include, Exclude: c.exclude, Orphans: c.orphans}
-	if len(c.include) > 0 || len(c.exclude) > 0 || !c.orphans {
+	split := len(c.include) > 0 || len(c.exclude) > 0 || !c.orphans
+	if split {
 		b.Status("Composing with %s", describeSelection(sel))
 	}
-	if err := b.StageArtifacts(ctx, tree, deps, "/", sel); err != nil {
+	if !c.integrate || len(integrationCommands(deps)) == 0 {
+		tree := b.Store().NewTree()
+		if err := b.StageArtifacts(ctx, tree, deps, "/", sel); err != nil {
+			return element.Output{}, err
+		}
+		d, err := tree.Digest(ctx)
+		return element.Output{Files: d}, err
+	}
+	tree := b.Store().NewTree()
+	if err := b.StageArtifacts(ctx, tree, deps, "/", element.AllFiles); err != nil {
 		return element.Output{}, err
 	}
-	d, err := tree.Digest(ctx)
+	staged, err := tree.Digest(ctx)
+	if err != nil {
+		return element.Output{}, err
+	}
+	integrated, err := integrate(ctx, b, staged, deps)
+	if err != nil || !split {
+		return element.Output{Files: integrated}, err
+	}
+	manifest := map[string]bool{}
+	for _, d := range deps {
+		sr, err := d.Splits()
+		if err != nil {
+			return element.Output{}, err
+		}
+		keep := sr.Filter(sel.Include, sel.Exclude, sel.Orphans)
+		err = b.Store().Walk(ctx, b.Files(d), func(en cas.Entry) error {
+			if keep(en.Path) {
+				manifest[en.Path] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return element.Output{}, err
+		}
+	}
+	before, err := pathSet(ctx, b.Store(), staged)
+	if err != nil {
+		return element.Output{}, err
+	}
+	after, err := pathSet(ctx, b.Store(), integrated)
+	if err != nil {
+		return element.Output{}, err
+	}
+	added, removed := 0, 0
+	for p := range after {
+		if !before[p] {
+			manifest[p] = true
+			added++
+		}
+	}
+	for p := range manifest {
+		if before[p] && !after[p] {
+			delete(manifest, p)
+			removed++
+		}
+	}
+	b.Status("Integration added %d and removed %d files", added, removed)
+	out := b.Store().NewTree()
+	if _, err := out.Import(ctx, integrated, "/", func(p string) bool { return manifest[p] }); err != nil {
+		return element.Output{}, err
+	}
+	d, err := out.Digest(ctx)
 	return element.Output{Files: d}, err
 }
 
-// hasIntegrationCommands reports whether anything a compose stages has
-// integration commands to run.
-func hasIntegrationCommands(e *element.Element) bool {
-	for _, d := range element.Dependencies([]*element.Element{e}, element.ScopeBuild) {
-		if cmds := d.Public.Get("bst").Get("integration-commands"); cmds != nil && cmds.Len() > 0 {
-			return true
-		}
-	}
-	return false
+// pathSet lists every path of a tree.
+func pathSet(ctx context.Context, s *cas.LocalStore, root cas.Digest) (map[string]bool, error) {
+	set := map[string]bool{}
+	err := s.Walk(ctx, root, func(e cas.Entry) error {
+		set[e.Path] = true
+		return nil
+	})
+	return set, err
 }
 
 func describeSelection(s element.SplitSelection) string {

@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/sandbox"
 	"github.com/bstgo/bst/scheduler"
 	"github.com/bstgo/bst/ui"
 )
@@ -34,6 +36,11 @@ Each build writes a log under the user configuration's logdir; failed builds
 are cached as failed artifacts, which later builds do not retry unless given
 --retry-failed.`,
 		RunE: func(c *cobra.Command, args []string) error {
+			// Builds run sandboxes: seal the binary first (this re-executes
+			// bst once, before anything else is done).
+			if err := sandbox.Seal(); err != nil {
+				return err
+			}
 			if deps == "" {
 				uc, err := a.userConfig()
 				if err != nil {
@@ -77,7 +84,15 @@ are cached as failed artifacts, which later builds do not retry unless given
 					artifacts.Touch(ref)
 				}
 			}
+			buildDir := filepath.Join(artifacts.Store().Root(), "build")
+			sb, err := sandbox.New(c.Context(), sandbox.Options{Stager: artifacts.Store(), Dir: buildDir})
+			if err != nil {
+				return err
+			}
+			defer sb.Close()
 			res, err := scheduler.Run(c.Context(), scheduler.Options{
+				Sandbox:       sb,
+				BuildDir:      buildDir,
 				Artifacts:     artifacts,
 				Lookup:        lookup,
 				Builders:      a.builders(),
