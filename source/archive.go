@@ -82,21 +82,78 @@ func cleanEntry(entry, p string) (string, error) {
 	return strings.Join(parts, "/"), nil
 }
 
-// stagingRoot writes inside one directory.
+// stagingRoot writes inside one directory. Directories it writes into
+// are kept open (a few at a time) as roots of their own, so creating a
+// file is one openat of its name rather than a walk from the top.
 type stagingRoot struct {
 	root *os.Root
+	dirs map[string]*os.Root // open directories by path
+	made map[string]bool     // directories created
+	seen map[string]byte     // files ('f') and links ('l') created
+}
+
+const maxOpenDirs = 64
+
+func newStagingRoot(root *os.Root) *stagingRoot {
+	return &stagingRoot{root: root, dirs: map[string]*os.Root{}, made: map[string]bool{"": true}, seen: map[string]byte{}}
+}
+
+func (s *stagingRoot) close() {
+	for _, r := range s.dirs {
+		r.Close()
+	}
 }
 
 func (s *stagingRoot) mkdirAll(p string) error {
-	if p == "" {
+	if p == "" || p == "." || s.made[p] {
 		return nil
 	}
-	return s.root.MkdirAll(p, 0o755)
+	if s.seen[p] == 'f' {
+		return fmt.Errorf("%s is a file, extracted before", p)
+	}
+	if err := s.root.MkdirAll(p, 0o755); err != nil {
+		return err
+	}
+	for d := p; d != "." && d != "" && !s.made[d]; d = path.Dir(d) {
+		s.made[d] = true
+	}
+	return nil
+}
+
+// dir returns the directory p, created if needed, opened.
+func (s *stagingRoot) dir(p string) (*os.Root, error) {
+	if p == "." {
+		p = ""
+	}
+	if p == "" {
+		return s.root, nil
+	}
+	if r, ok := s.dirs[p]; ok {
+		return r, nil
+	}
+	if err := s.mkdirAll(p); err != nil {
+		return nil, err
+	}
+	r, err := s.root.OpenRoot(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.dirs) >= maxOpenDirs {
+		for k, old := range s.dirs {
+			old.Close()
+			delete(s.dirs, k)
+		}
+	}
+	s.dirs[p] = r
+	return r, nil
 }
 
 // clear removes what is at p so a file or link can take its place; a
 // directory in the way is an error, as it is for tar.
 func (s *stagingRoot) clear(entry, p string) error {
+	if s.made[p] {
+		return &UnsafeEntryError{entry, "a directory of the same name was extracted before it"}
+	}
 	st, err := s.root.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -111,20 +168,32 @@ func (s *stagingRoot) clear(entry, p string) error {
 }
 
 func (s *stagingRoot) writeFile(entry, p string, r io.Reader, exec bool) error {
-	if err := s.mkdirAll(path.Dir(p)); err != nil {
-		return err
-	}
-	if err := s.clear(entry, p); err != nil {
-		return err
-	}
 	mode := os.FileMode(0o644)
 	if exec {
 		mode = 0o755
 	}
-	f, err := s.root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	d, err := s.dir(path.Dir(p))
 	if err != nil {
 		return err
 	}
+	name := path.Base(p)
+	if s.seen[p] != 0 || s.made[p] {
+		if err := s.clear(entry, p); err != nil {
+			return err
+		}
+	}
+	f, err := d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if errors.Is(err, fs.ErrExist) {
+		// Written through another path (a symlinked directory): replace.
+		if err := s.clear(entry, p); err != nil {
+			return err
+		}
+		f, err = d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	}
+	if err != nil {
+		return err
+	}
+	s.seen[p] = 'f'
 	_, err = io.Copy(f, r)
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -195,7 +264,8 @@ func ExtractTar(ctx context.Context, r io.Reader, dest string, o ExtractOptions)
 		return "", err
 	}
 	defer root.Close()
-	sr := &stagingRoot{root: root}
+	sr := newStagingRoot(root)
+	defer sr.close()
 	cands := newCandidates()
 	type link struct{ entry, path, target string }
 	var symlinks []link
@@ -279,6 +349,7 @@ func ExtractTar(ctx context.Context, r io.Reader, dest string, o ExtractOptions)
 			if err := root.Symlink(hdr.Linkname, p); err != nil {
 				return "", entryError(hdr.Name, err)
 			}
+			sr.seen[p] = 'l'
 			symlinks = append(symlinks, link{hdr.Name, p, hdr.Linkname})
 		case hdr.Typeflag == tar.TypeLink:
 			target, err := cleanEntry(hdr.Name, strings.TrimPrefix(hdr.Linkname, "./"))
@@ -304,6 +375,7 @@ func ExtractTar(ctx context.Context, r io.Reader, dest string, o ExtractOptions)
 			if err := root.Link(target, p); err != nil {
 				return "", entryError(hdr.Name, err)
 			}
+			sr.seen[p] = 'f'
 		case hdr.Typeflag == tar.TypeChar || hdr.Typeflag == tar.TypeBlock:
 			o.warn("skipped the device node %q of the archive", hdr.Name)
 		case hdr.Typeflag == tar.TypeFifo:
@@ -414,7 +486,8 @@ func ExtractZip(ctx context.Context, zipPath, dest string, o ExtractOptions) err
 		return err
 	}
 	defer root.Close()
-	sr := &stagingRoot{root: root}
+	sr := newStagingRoot(root)
+	defer sr.close()
 	for i, f := range zr.File {
 		if i%64 == 0 && ctx.Err() != nil {
 			return ctx.Err()
