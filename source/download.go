@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // DownloadResult says what Download stored.
@@ -69,9 +70,15 @@ func (fc *FetchContext) downloadOnce(ctx context.Context, rawURL, dir, want, eta
 	var body io.ReadCloser
 	var length int64 = -1
 	var newETag string
+	// A transfer that makes no progress for idleTimeout is abandoned
+	// (BuildStream's socket timeout is 10 minutes too); it is retried.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idle := time.AfterFunc(idleTimeout, cancel)
+	defer idle.Stop()
 	switch u.Scheme {
 	case "http", "https":
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		req, err := http.NewRequestWithContext(actx, http.MethodGet, rawURL, nil)
 		if err != nil {
 			return DownloadResult{}, fmt.Errorf("invalid URL %s", shown)
 		}
@@ -89,6 +96,9 @@ func (fc *FetchContext) downloadOnce(ctx context.Context, rawURL, dir, want, eta
 		if err != nil {
 			if ctx.Err() != nil {
 				return DownloadResult{}, ctx.Err()
+			}
+			if actx.Err() != nil {
+				return DownloadResult{}, &TemporaryError{fmt.Errorf("downloading %s: no answer for %s", shown, idleTimeout)}
 			}
 			return DownloadResult{}, &TemporaryError{fmt.Errorf("downloading %s: %s", shown, redactErr(err))}
 		}
@@ -134,10 +144,13 @@ func (fc *FetchContext) downloadOnce(ctx context.Context, rawURL, dir, want, eta
 		}
 	}()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), body)
+	n, err := io.Copy(io.MultiWriter(tmp, h), &progressReader{r: body, idle: idle})
 	if err != nil {
 		if ctx.Err() != nil {
 			return DownloadResult{}, ctx.Err()
+		}
+		if actx.Err() != nil {
+			return DownloadResult{}, &TemporaryError{fmt.Errorf("downloading %s: no data for %s after %d bytes", shown, idleTimeout, n)}
 		}
 		return DownloadResult{}, &TemporaryError{fmt.Errorf("downloading %s: after %d bytes: %s", shown, n, redactErr(err))}
 	}
@@ -167,6 +180,24 @@ func (fc *FetchContext) downloadOnce(ctx context.Context, rawURL, dir, want, eta
 		_ = writeFileAtomic(filepath.Join(dir, sum+".etag"), []byte(newETag))
 	}
 	return DownloadResult{SHA256: sum, Path: final}, nil
+}
+
+// idleTimeout is how long a download may make no progress.
+var idleTimeout = 10 * time.Minute
+
+// progressReader pushes the idle deadline back on every read that gets
+// data.
+type progressReader struct {
+	r    io.Reader
+	idle *time.Timer
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.idle.Reset(idleTimeout)
+	}
+	return n, err
 }
 
 // redactErr renders an error of the HTTP client without the URL's

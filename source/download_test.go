@@ -209,3 +209,25 @@ func TestDownloadCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A server that stops sending is abandoned after the idle timeout, and the
+// attempt retried.
+func TestDownloadIdleTimeout(t *testing.T) {
+	old := idleTimeout
+	idleTimeout = 100 * time.Millisecond
+	defer func() { idleTimeout = old }()
+	var hits atomic.Int32
+	srv := testServer(t, "hello, tarball", &hits)
+	env := newTestEnv(t, Options{Retries: 1})
+	fc := env.Context("p", "e.bst", nodeProv(), false)
+	dir := filepath.Join(env.SourceDir, "tar", "x")
+	start := time.Now()
+	_, err := fc.Download(context.Background(), []string{srv.URL + "/slow"}, dir, "", "")
+	if err == nil || !strings.Contains(err.Error(), "no data for 100ms after 5 bytes") || time.Since(start) > 3*time.Second {
+		t.Fatalf("stalled download: %v after %s", err, time.Since(start))
+	}
+	if hits.Load() != 2 {
+		t.Errorf("%d requests, want 2 (a retry)", hits.Load())
+	}
+	onlyFinalFiles(t, dir)
+}
