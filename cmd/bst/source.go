@@ -97,14 +97,35 @@ func (a *app) sourceSession(ctx context.Context, sf *sourceFlags, action string,
 	return s, nil
 }
 
-// newEnv reads the user configuration's fetch settings.
+// newEnv makes the session's environment, logging through its logger.
 func (s *sourceSession) newEnv() (*source.Env, error) {
-	uc := s.a.user
-	sched := uc.Node.Get("scheduler")
-	retries := s.sf.retries
+	return s.a.newSourceEnv(s.l.project, s.sf, func(m source.Message) {
+		kind := map[source.MessageKind]string{source.Status: "STATUS", source.Info: "INFO", source.Warning: "WARN"}[m.Kind]
+		s.log(kind, m.Element, m.Text)
+	})
+}
+
+// newSourceEnv makes the environment in which the sources of project p
+// are fetched, tracked and staged, from the user configuration (the
+// fetch.source and track.source policies, scheduler.network-retries, the
+// user's mirrors and default mirror, $NETRC or ~/.netrc) and the source
+// options (sf may be nil). It is what `bst show` needs to ask
+// source.Env.FetchNeeded and what a build fetches and stages with.
+func (a *app) newSourceEnv(p *loader.Project, sf *sourceFlags, log func(source.Message)) (*source.Env, error) {
+	if sf == nil {
+		sf = &sourceFlags{retries: -1}
+	}
+	uc, err := a.userConfig()
+	if err != nil {
+		return nil, err
+	}
+	artifacts, err := a.openCache()
+	if err != nil {
+		return nil, err
+	}
+	retries := sf.retries
 	if retries < 0 {
-		var err error
-		if retries, err = sched.GetInt("network-retries", 2); err != nil {
+		if retries, err = uc.Node.Get("scheduler").GetInt("network-retries", 2); err != nil {
 			return nil, err
 		}
 	}
@@ -124,25 +145,22 @@ func (s *sourceSession) newEnv() (*source.Env, error) {
 		return nil, err
 	}
 	netrc, err := source.LoadNetrc()
-	if err != nil {
-		s.log("WARN", "", fmt.Sprintf("ignoring the .netrc file: %v", err))
+	if err != nil && log != nil {
+		log(source.Message{Kind: source.Warning, Text: fmt.Sprintf("ignoring the .netrc file: %v", err)})
 	}
-	proj, err := sourceProject(s.l.project, uc, s.sf.defaultMirror)
+	proj, err := sourceProject(p, uc, sf.defaultMirror)
 	if err != nil {
 		return nil, err
 	}
 	return source.NewEnv(source.Options{
 		SourceDir:   uc.SourceDir,
-		Store:       s.store,
+		Store:       artifacts.Store(),
 		FetchPolicy: fetchPolicy,
 		TrackPolicy: trackPolicy,
 		Retries:     retries,
 		Netrc:       netrc,
 		Projects:    []*source.Project{proj},
-		Log: func(m source.Message) {
-			kind := map[source.MessageKind]string{source.Status: "STATUS", source.Info: "INFO", source.Warning: "WARN"}[m.Kind]
-			s.log(kind, m.Element, m.Text)
-		},
+		Log:         log,
 	})
 }
 
