@@ -108,6 +108,20 @@ func (c *ArtifactCache) Get(ref string) (*artifactpb.Artifact, error) {
 	return a, nil
 }
 
+// ElementsWithArtifacts returns the normal names of the project's
+// elements that have at least one artifact.
+func (c *ArtifactCache) ElementsWithArtifacts(project string) map[string]bool {
+	out := map[string]bool{}
+	if CheckName(project) != nil {
+		return out
+	}
+	ents, _ := os.ReadDir(filepath.Join(c.dir, project))
+	for _, e := range ents {
+		out[e.Name()] = true
+	}
+	return out
+}
+
 // Touch records that ref was used now, for least-recently-used expiry.
 func (c *ArtifactCache) Touch(ref string) {
 	if checkRef(ref) == nil {

@@ -23,11 +23,14 @@ type Lookup struct {
 
 	mu     sync.Mutex
 	status map[*element.Element]Status
+	// present lists, per project, the elements with any artifact, so that
+	// the common case, no artifact at all, costs no file system call.
+	present map[string]map[string]bool
 }
 
 // NewLookup returns a Lookup over the artifact cache.
 func NewLookup(c *cas.ArtifactCache) *Lookup {
-	return &Lookup{artifacts: c, status: map[*element.Element]Status{}}
+	return &Lookup{artifacts: c, status: map[*element.Element]Status{}, present: map[string]map[string]bool{}}
 }
 
 // Ref returns the ref of e's artifact under its strong key ("" while the
@@ -47,7 +50,12 @@ func (l *Lookup) Status(e *element.Element) Status {
 		return s
 	}
 	s := NotCached
-	if ref := Ref(e); ref != "" {
+	names, ok := l.present[e.Project]
+	if !ok {
+		names = l.artifacts.ElementsWithArtifacts(e.Project)
+		l.present[e.Project] = names
+	}
+	if ref := Ref(e); ref != "" && names[cas.NormalName(e.Name)] {
 		if a, err := l.artifacts.Get(ref); err == nil {
 			s = Failed
 			if a.BuildSuccess {
@@ -158,3 +166,20 @@ func NewPlan(l *Lookup, selected []*element.Element) *Plan {
 // makesArtifact reports whether building e caches an artifact: every
 // element but junctions (links are resolved away when loading).
 func makesArtifact(e *element.Element) bool { return e.Kind != "junction" && e.Kind != "link" }
+
+// ArtifactDigest returns the digest of e's cached artifact files, "" when
+// it has none.
+func (l *Lookup) ArtifactDigest(e *element.Element) string {
+	if l.Status(e) == NotCached {
+		return ""
+	}
+	a, err := l.artifacts.Get(Ref(e))
+	if err != nil {
+		return ""
+	}
+	d, err := cas.DigestFromProto(a.Files)
+	if err != nil {
+		return ""
+	}
+	return d.String()
+}

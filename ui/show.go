@@ -10,7 +10,7 @@ import (
 // ShowSymbols are the `bst show --format` symbols bst knows so far.
 var ShowSymbols = []string{
 	"name", "kind", "description", "key", "full-key", "state", "config", "vars", "env", "public",
-	"deps", "build-deps", "runtime-deps", "workspace-dirs", "workspaced",
+	"deps", "build-deps", "runtime-deps", "workspace-dirs", "workspaced", "artifact-cas-digest",
 }
 
 // style is an ANSI SGR sequence applied to a symbol's value when colours
@@ -31,9 +31,28 @@ var stateStyle = map[string]string{
 	"buildable": "32", // green
 }
 
+// ShowContext is what rendering show symbols needs beyond the element.
+type ShowContext struct {
+	// KeyLength is how many characters %{key} shows.
+	KeyLength int
+	// State returns an element's state (%{state}); nil means the states
+	// known without a cache.
+	State func(*element.Element) string
+	// ArtifactDigest returns the digest of an element's cached artifact
+	// files (%{artifact-cas-digest}), "" when not cached.
+	ArtifactDigest func(*element.Element) string
+}
+
 // ElementSymbols returns the lookup function rendering e's symbols for a
 // show template; keyLength is how many characters %{key} shows.
 func ElementSymbols(e *element.Element, keyLength int) func(name string) (string, bool) {
+	return ShowContext{KeyLength: keyLength}.Symbols(e)
+}
+
+// Symbols returns the lookup function rendering e's symbols for a show
+// template.
+func (sc ShowContext) Symbols(e *element.Element) func(name string) (string, bool) {
+	keyLength := sc.KeyLength
 	return func(name string) (string, bool) {
 		switch name {
 		case "full-key":
@@ -43,7 +62,15 @@ func ElementSymbols(e *element.Element, keyLength int) func(name string) (string
 			full, _ := e.DisplayKey()
 			return full[:min(max(keyLength, 0), len(full))], true
 		case "state":
+			if sc.State != nil {
+				return sc.State(e), true
+			}
 			return e.State(), true
+		case "artifact-cas-digest":
+			if sc.ArtifactDigest != nil {
+				return sc.ArtifactDigest(e), true
+			}
+			return "", true
 		case "workspace-dirs", "workspaced":
 			return "", true
 		case "name":

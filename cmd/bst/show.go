@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/scheduler"
 	"github.com/bstgo/bst/ui"
 )
 
@@ -39,7 +40,9 @@ Python-style format spec such as %{name: >30} or %{kind:^10}. Symbols:
   %{description}   the element's description
   %{key}           the element's cache key, shortened (logging.key-length)
   %{full-key}      the element's whole cache key
-  %{state}         no reference, junction, waiting, fetch needed or buildable
+  %{state}         no reference, junction, cached, failed, fetch needed,
+                   buildable or waiting
+  %{artifact-cas-digest}  the digest of the cached artifact's files
   %{config}        the element's configuration, as YAML
   %{vars}          the element's variables, as YAML
   %{env}           the element's environment, as YAML
@@ -106,6 +109,10 @@ Set BST_DEBUG_CACHEKEY=1 to print each key's preimage on stderr.`,
 			if order == "alpha" {
 				elements = element.SortByName(elements)
 			}
+			sc, err := a.showContext(tmpl, uc.KeyLength)
+			if err != nil {
+				return err
+			}
 			colors := a.useColors()
 			var b strings.Builder
 			for _, e := range elements {
@@ -113,7 +120,7 @@ Set BST_DEBUG_CACHEKEY=1 to print each key's preimage on stderr.`,
 				if colors {
 					style = ui.Colorizer(e)
 				}
-				line, err := tmpl.Render(ui.ElementSymbols(e, uc.KeyLength), style)
+				line, err := tmpl.Render(sc.Symbols(e), style)
 				if err != nil {
 					return err
 				}
@@ -142,4 +149,22 @@ func appendUnique(list []*element.Element, e *element.Element) []*element.Elemen
 		}
 	}
 	return append(list, e)
+}
+
+// showContext returns what rendering tmpl needs: the local cache is only
+// opened when the template shows states or artifact digests.
+func (a *app) showContext(tmpl *ui.Template, keyLength int) (ui.ShowContext, error) {
+	sc := ui.ShowContext{KeyLength: keyLength}
+	if !tmpl.Uses("state") && !tmpl.Uses("artifact-cas-digest") {
+		return sc, nil
+	}
+	artifacts, err := a.openCache()
+	if err != nil {
+		return sc, err
+	}
+	lookup := scheduler.NewLookup(artifacts)
+	scope := element.NewScopeCache()
+	sc.State = func(e *element.Element) string { return lookup.State(e, scope) }
+	sc.ArtifactDigest = lookup.ArtifactDigest
+	return sc, nil
 }
