@@ -23,11 +23,13 @@ var elementKeys = []string{
 //
 // The mapping belongs to the element alone (includes and conditionals
 // composed copies into it) and is temporary (see loadFile): its nodes are
-// composed and expanded in place, and each tree the element keeps is
-// copied out once it is complete. The kinds' shared defaults are never
-// modified: they are copied where an element composes over them, and
-// shared where it does not.
-func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, error) {
+// composed and expanded in place, over temporary copies of the kind's
+// defaults made with tmp, and each tree the element keeps is copied out
+// once it is complete, strings included (CloneDetached), so that nothing
+// kept refers to the file's memory or text. The kinds' shared defaults are
+// never modified: they are copied where an element composes over them,
+// and shared where it does not.
+func (p *Project) compose(le *loadElement, k element.Kind, tmp *node.Parser) (*element.Element, error) {
 	n := le.node
 	kd, err := p.kindDefaultsFor(k)
 	if err != nil {
@@ -39,6 +41,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	if e.Description, err = n.GetString("description", ""); err != nil {
 		return nil, err
 	}
+	e.Description = strings.Clone(e.Description)
 	for _, key := range []string{"variables", "environment", "config", "public", "sandbox"} {
 		if _, err := n.GetMapping(key, true); err != nil {
 			return nil, err
@@ -70,7 +73,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 
 	// Environment.
 	if own := n.Get("environment"); own != nil {
-		env := kd.environment.Clone()
+		env := tmp.CloneTemporary(kd.environment)
 		if err := node.CompositeMove(own, env); err != nil {
 			return nil, err
 		}
@@ -80,7 +83,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 		if err := vars.ExpandOwned(env); err != nil {
 			return nil, err
 		}
-		if e.Environment, err = environmentList(env); err != nil {
+		if e.Environment, err = environmentList(env, true); err != nil {
 			return nil, err
 		}
 	} else {
@@ -92,7 +95,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 		if l, ok := kd.environments.Load(env); ok {
 			e.Environment = l.([]element.Variable)
 		} else {
-			if e.Environment, err = environmentList(env); err != nil {
+			if e.Environment, err = environmentList(env, false); err != nil {
 				return nil, err
 			}
 			kd.environments.Store(env, e.Environment)
@@ -107,6 +110,9 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	if len(nc) == 0 {
 		e.EnvNoCache = kd.envNoCacheSet
 	} else {
+		for i := range nc {
+			nc[i] = strings.Clone(nc[i])
+		}
 		e.EnvNoCache = dedupSorted(append(append([]string(nil), kd.envNoCache...), nc...))
 	}
 
@@ -120,7 +126,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 		} else if !bst.IsMapping() {
 			return nil, node.Errorf(bst.Prov(), node.InvalidData, "value of 'public.bst' is not of the expected type 'dict'")
 		}
-		splits := kd.splits.Clone()
+		splits := tmp.CloneTemporary(kd.splits)
 		if es := bst.Get("split-rules"); es != nil {
 			if !es.IsMapping() {
 				return nil, node.Errorf(es.Prov(), node.InvalidData, "value of 'split-rules' is not of the expected type 'dict'")
@@ -137,7 +143,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 		if err := vars.ExpandOwned(public); err != nil {
 			return nil, err
 		}
-		e.Public = public.Clone()
+		e.Public = public.CloneDetached()
 	} else {
 		splits, err := kd.expandShared("split-rules", kd.splits, vars)
 		if err != nil {
@@ -147,10 +153,10 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	}
 
 	// Configuration and sandbox.
-	if e.Config, err = kd.composeExpand("config", kd.config, n.Get("config"), vars); err != nil {
+	if e.Config, err = kd.composeExpand("config", kd.config, n.Get("config"), vars, tmp); err != nil {
 		return nil, err
 	}
-	if e.Sandbox, err = kd.composeExpand("sandbox", kd.sandbox, n.Get("sandbox"), vars); err != nil {
+	if e.Sandbox, err = kd.composeExpand("sandbox", kd.sandbox, n.Get("sandbox"), vars, tmp); err != nil {
 		return nil, err
 	}
 	if err := e.Sandbox.ValidateKeys("build-uid", "build-gid", "build-os", "build-arch", "remote-apis-socket"); err != nil {
@@ -175,7 +181,7 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 				"%s: elements of kind '%s' may not have sources", le.name, k.Name())
 		}
 		for _, sn := range srcs.Items() {
-			s, err := p.configureSource(sn, vars)
+			s, err := p.configureSource(sn, vars, tmp)
 			if err != nil {
 				return nil, err
 			}
@@ -189,20 +195,36 @@ func (p *Project) compose(le *loadElement, k element.Kind) (*element.Element, er
 	return e, nil
 }
 
-// environmentList lists an expanded environment mapping's variables.
-func environmentList(env *node.Node) ([]element.Variable, error) {
+// environmentList lists an expanded environment mapping's variables;
+// with detach, their strings are copies.
+func environmentList(env *node.Node, detach bool) ([]element.Variable, error) {
 	list := make([]element.Variable, 0, env.Len())
+	size := 0
 	for i, key := range env.Keys() {
 		v := env.Items()[i]
 		if !v.IsScalar() {
 			return nil, node.Errorf(v.Prov(), node.InvalidData, "value of environment variable '%s' is not of the expected type 'str'", key)
 		}
 		list = append(list, element.Variable{Name: key, Value: v.Value()})
+		size += len(key) + len(v.Value())
+	}
+	if detach {
+		var b strings.Builder
+		b.Grow(size)
+		for _, v := range list {
+			b.WriteString(v.Name)
+			b.WriteString(v.Value)
+		}
+		text := b.String()
+		for i, v := range list {
+			list[i].Name, text = text[:len(v.Name)], text[len(v.Name):]
+			list[i].Value, text = text[:len(v.Value)], text[len(v.Value):]
+		}
 	}
 	return list, nil
 }
 
-func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*element.Source, error) {
+func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved, tmp *node.Parser) (*element.Source, error) {
 	if !sn.IsMapping() {
 		return nil, node.Errorf(sn.Prov(), node.InvalidData, "sources must be dictionaries")
 	}
@@ -223,7 +245,7 @@ func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*ele
 			return nil, err
 		}
 		if c := ov.Get("config"); c != nil {
-			base := c.Clone()
+			base := tmp.CloneTemporary(c)
 			if err := node.CompositeMove(cfg, base); err != nil {
 				return nil, err
 			}
@@ -236,7 +258,7 @@ func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*ele
 	if err := vars.ExpandOwned(cfg); err != nil {
 		return nil, err
 	}
-	cfg = cfg.Clone()
+	cfg = cfg.CloneDetached()
 	if err := validateSourceKeys(cfg, sk); err != nil {
 		return nil, err
 	}
@@ -258,7 +280,7 @@ func (p *Project) configureSource(sn *node.Node, vars *variables.Resolved) (*ele
 	if err != nil {
 		return nil, err
 	}
-	return &element.Source{Kind: kindName, Directory: dir, Node: cfg, Plugin: plugin}, nil
+	return &element.Source{Kind: sk.Name(), Directory: dir, Node: cfg, Plugin: plugin}, nil
 }
 
 // sandboxConfigOf reads an element's sandbox configuration; the
@@ -390,11 +412,11 @@ func validateSourceKeys(cfg *node.Node, sk source.Kind) error {
 // composeExpand composes an element's own (temporary, see compose) mapping
 // over a shared default and expands variables, sharing the expanded
 // default when the element adds nothing.
-func (kd *kindDefaults) composeExpand(what string, shared, own *node.Node, vars *variables.Resolved) (*node.Node, error) {
+func (kd *kindDefaults) composeExpand(what string, shared, own *node.Node, vars *variables.Resolved, tmp *node.Parser) (*node.Node, error) {
 	if own == nil {
 		return kd.expandShared(what, shared, vars)
 	}
-	tree := shared.Clone()
+	tree := tmp.CloneTemporary(shared)
 	if err := node.CompositeMove(own, tree); err != nil {
 		return nil, err
 	}
@@ -404,7 +426,7 @@ func (kd *kindDefaults) composeExpand(what string, shared, own *node.Node, vars 
 	if err := vars.ExpandOwned(tree); err != nil {
 		return nil, err
 	}
-	return tree.Clone(), nil
+	return tree.CloneDetached(), nil
 }
 
 // publicWith returns the public data of an element that declares none:

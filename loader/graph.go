@@ -141,6 +141,9 @@ func (l *loader) requestLocked(name string) *loadElement {
 	if le := l.byNam[name]; le != nil {
 		return le
 	}
+	// The name is part of the text of the file that named the element
+	// first: a copy does not keep that text.
+	name = strings.Clone(name)
 	le := &loadElement{name: name}
 	l.byNam[name] = le
 	l.queue = append(l.queue, le)
@@ -211,7 +214,7 @@ func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
 			return err
 		}
 	}
-	if le.el, err = p.compose(le, k); err != nil {
+	if le.el, err = p.compose(le, k, &fp.parser); err != nil {
 		return err
 	}
 	// Everything needed was copied out of the file's tree.
@@ -380,7 +383,7 @@ func parseDep(dn *node.Node, defType element.DepType, deps []loadDep) ([]loadDep
 			if tmpl.typ == element.DepRuntime {
 				return nil, node.Errorf(cfg.Prov(), node.InvalidData, "specifying 'config' for a runtime dependency is not allowed")
 			}
-			tmpl.config = []*node.Node{cfg.Clone()} // out of the file's tree
+			tmpl.config = []*node.Node{cfg.CloneDetached()} // out of the file's tree
 		}
 		if junction, err = dn.GetString("junction", ""); err != nil {
 			return nil, err

@@ -196,12 +196,74 @@ func (n *Node) Clone() *Node {
 	return c.clone(n)
 }
 
+// CloneDetached is Clone for keeping a copy of a temporary tree (see
+// Parser.ParseTemporary): the copy shares nothing with n, not even the
+// memory of its strings, which are copied into one block. A tree's
+// strings are parts of the text it was parsed from, so a kept string
+// would otherwise keep the whole text.
+func (n *Node) CloneDetached() *Node {
+	if n == nil {
+		return nil
+	}
+	var c cloner
+	n.countInto(&c)
+	c.nodes = make([]Node, c.nNodes)
+	c.items = make([]*Node, c.nItems)
+	c.keys = make([]string, c.nKeys)
+	size := n.stringBytes()
+	var b strings.Builder
+	b.Grow(size)
+	c.text = &b
+	m := c.clone(n)
+	text := b.String()
+	m.reslice(text, new(int))
+	return m
+}
+
+// stringBytes is the size of n's strings, keys included.
+func (n *Node) stringBytes() int {
+	size := len(n.value)
+	for _, k := range n.keys {
+		size += len(k)
+	}
+	for _, it := range n.items {
+		size += it.stringBytes()
+	}
+	return size
+}
+
+// reslice points n's strings, written in order into text by a detaching
+// clone, at text itself.
+func (n *Node) reslice(text string, at *int) {
+	take := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		t := text[*at : *at+len(s)]
+		*at += len(s)
+		return t
+	}
+	n.value = take(n.value)
+	for i, k := range n.keys {
+		n.keys[i] = take(k)
+	}
+	if len(n.keys) >= indexThreshold {
+		n.buildIndex()
+	}
+	for _, it := range n.items {
+		it.reslice(text, at)
+	}
+}
+
 // cloner hands out the blocks of one Clone.
 type cloner struct {
 	nNodes, nItems, nKeys int
 	nodes                 []Node
 	items                 []*Node
 	keys                  []string
+	// text, when set, receives the strings of the tree, in the order
+	// reslice visits them.
+	text *strings.Builder
 }
 
 func (n *Node) countInto(c *cloner) {
@@ -217,6 +279,12 @@ func (c *cloner) clone(n *Node) *Node {
 	m := &c.nodes[0]
 	c.nodes = c.nodes[1:]
 	*m = Node{kind: n.kind, prov: n.prov, value: n.value}
+	if c.text != nil {
+		c.text.WriteString(n.value)
+		for _, k := range n.keys {
+			c.text.WriteString(k)
+		}
+	}
 	if n.items != nil {
 		k := len(n.items)
 		m.items, c.items = c.items[:k:k], c.items[k:]
@@ -228,8 +296,8 @@ func (c *cloner) clone(n *Node) *Node {
 		k := len(n.keys)
 		m.keys, c.keys = c.keys[:k:k], c.keys[k:]
 		copy(m.keys, n.keys)
-		if k >= indexThreshold {
-			m.buildIndex()
+		if k >= indexThreshold && c.text == nil {
+			m.buildIndex() // a detaching clone builds it with its keys
 		}
 	}
 	return m

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestParseBool(t *testing.T) {
@@ -389,5 +390,35 @@ func TestError(t *testing.T) {
 	}
 	if ReasonOf(errors.New("plain")) != "" || ReasonOf(nil) != "" {
 		t.Error("ReasonOf of a foreign error should be empty")
+	}
+}
+
+// CloneDetached copies a tree, strings included, and keeps large
+// mappings' lookups working.
+func TestCloneDetached(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("list: [a, b]\nm:\n  k: v\n  e: ''\n")
+	for i := 0; i < 30; i++ {
+		fmt.Fprintf(&b, "key%d: value%d\n", i, i)
+	}
+	n := mustParse(t, b.String())
+	c := n.CloneDetached()
+	if Dump(c) != Dump(n) {
+		t.Fatalf("CloneDetached gave\n%s\nwant\n%s", Dump(c), Dump(n))
+	}
+	if c.Get("key29").Value() != "value29" || c.Get("m").Get("k").Value() != "v" || c.Get("nope") != nil {
+		t.Error("lookups in the copy fail")
+	}
+	if unsafe.StringData(c.Get("key3").Value()) == unsafe.StringData(n.Get("key3").Value()) {
+		t.Error("the copy shares its strings with the original")
+	}
+	c.Get("m").Set("k", NewScalar(Synthetic, "w"))
+	if n.Get("m").Get("k").Value() != "v" {
+		t.Error("changing the copy changed the original")
+	}
+	var p Parser
+	tmp := p.CloneTemporary(n)
+	if Dump(tmp) != Dump(n) {
+		t.Errorf("CloneTemporary gave\n%s", Dump(tmp))
 	}
 }

@@ -36,6 +36,20 @@ func (p *Parser) Parse(data []byte, f *File) (*Node, error) {
 	return parseGeneral(data, f)
 }
 
+// CloneTemporary is Clone into p's arena: the copy is temporary, as a
+// tree ParseTemporary returns, and lives until the next ParseTemporary.
+func (p *Parser) CloneTemporary(n *Node) *Node {
+	if n == nil {
+		return nil
+	}
+	var c cloner
+	n.countInto(&c)
+	c.nodes = p.arena.nodes.take(c.nNodes)
+	c.items = p.arena.items.take(c.nItems)
+	c.keys = p.arena.keys.take(c.nKeys)
+	return c.clone(n)
+}
+
 // ParseTemporary is Parse for a tree that is only needed until the next
 // call of ParseTemporary on p: the tree may be made of memory that p
 // reuses then, and the nodes the caller keeps must be copies (Clone), not

@@ -14,6 +14,48 @@ type Resolved struct {
 	base   *Resolved // values not in values come from base
 }
 
+// detach copies r's own names and values into one block: an overlay's
+// definitions are parts of the text of the file that made them, which a
+// kept string would keep whole.
+func (r *Resolved) detach() {
+	if r.values.m != nil {
+		return // large overlays are not an element's few variables
+	}
+	size := 0
+	for _, n := range r.extra {
+		size += len(n)
+	}
+	for _, e := range r.values.list {
+		size += len(e.name) + len(e.val)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, n := range r.extra {
+		b.WriteString(n)
+	}
+	for _, e := range r.values.list {
+		b.WriteString(e.name)
+		b.WriteString(e.val)
+	}
+	text := b.String()
+	take := func(s string) string {
+		t := text[:len(s)]
+		text = text[len(s):]
+		return t
+	}
+	if len(r.extra) > 0 {
+		extra := make([]string, len(r.extra))
+		for i, n := range r.extra {
+			extra[i] = take(n)
+		}
+		r.extra = extra
+	}
+	for i := range r.values.list {
+		e := &r.values.list[i]
+		e.name, e.val = take(e.name), take(e.val)
+	}
+}
+
 // Get returns a variable's value.
 func (r *Resolved) Get(name string) (string, bool) {
 	if v, ok := r.values.get(name); ok {

@@ -269,7 +269,9 @@ func (t *Table) resolve(lenient bool) (*Resolved, error) {
 			}
 		}
 	}
-	return &Resolved{order: t.order, extra: t.extra, values: r.values, base: p.resolved}, nil
+	res := &Resolved{order: t.order, extra: t.extra, values: r.values, base: p.resolved}
+	res.detach()
+	return res, nil
 }
 
 // resolver resolves variables with memoisation and cycle detection.
