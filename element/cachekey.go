@@ -117,7 +117,7 @@ func ComputeKeys(kc KeyContext, elements []*Element) {
 	for _, level := range levels {
 		g.processLevel(level, false)
 	}
-	w := g.newWorker()
+	w := g.workers[0]
 	for i := range g.listed {
 		w.computeKeys(int32(i))
 	}
@@ -134,6 +134,8 @@ type keyGraph struct {
 	listed int
 
 	fatal map[string][]byte // project -> its encoded fatal warnings
+
+	workers []*keyWorker // one per processor
 
 	// Each node's fragments, the pieces of its reverse dependencies'
 	// preimages that name it, are kept together in frags, from
@@ -183,59 +185,101 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	}
 	g.listed = len(g.nodes)
 	// The dependencies not listed join as external nodes.
-	edges := 0
 	for i := 0; i < len(g.nodes); i++ {
 		for _, d := range g.nodes[i].e.Deps {
 			if _, ok := index[d.Element]; !ok {
 				add(d.Element, false)
 			}
-			edges++
 		}
 	}
-	// Link the dependencies, all lists in one block.
-	block := make([]int32, 0, 2*edges)
-	take := func(from int) []int32 { return block[from:len(block):len(block)] }
-	for i := range g.nodes {
-		n := &g.nodes[i]
-		for _, list := range [...]struct {
-			dst  *[]int32
-			want func(*Dependency) bool
-		}{
-			{&n.buildDeps, func(d *Dependency) bool { return d.Type&DepBuild != 0 }},
-			{&n.runDeps, func(d *Dependency) bool { return d.Type&DepRuntime != 0 }},
-			{&n.strictDeps, func(d *Dependency) bool { return d.Strict }},
-		} {
-			from := len(block)
+	g.workers = make([]*keyWorker, runtime.GOMAXPROCS(0))
+	for k := range g.workers {
+		g.workers[k] = &keyWorker{g: g, stamp: make([]uint32, len(g.nodes))}
+	}
+	// Link the dependencies and size the fragments, on all processors:
+	// this reads every element once, from all over memory.
+	g.fragOff = make([]int, len(g.nodes)+1)
+	forChunks(g.workers, len(g.nodes), 256, func(w *keyWorker, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			n := &g.nodes[i]
+			lists := make([]int32, 0, 2*len(n.e.Deps))
 			for _, d := range n.e.Deps {
-				if list.want(d) {
-					block = append(block, index[d.Element])
+				if d.Type&DepBuild != 0 {
+					lists = append(lists, index[d.Element])
 				}
 			}
-			*list.dst = take(from)
+			nb := len(lists)
+			for _, d := range n.e.Deps {
+				if d.Type&DepRuntime != 0 {
+					lists = append(lists, index[d.Element])
+				}
+			}
+			nr := len(lists)
+			for _, d := range n.e.Deps {
+				if d.Strict {
+					lists = append(lists, index[d.Element])
+				}
+			}
+			n.buildDeps, n.runDeps, n.strictDeps = lists[:nb:nb], lists[nb:nr:nr], lists[nr:]
+			w.base = appendHead(w.base[:0], n.e)
+			g.fragOff[i+1] = len(w.base) + 2*keyEndLen // a size, for now
 		}
-	}
-	// The fragments' heads.
-	g.fragOff = make([]int, len(g.nodes)+1)
-	size := 0
+	})
 	for i := range g.nodes {
-		e := g.nodes[i].e
-		g.fragOff[i] = size
-		size += len(appendJSONString(nil, e.Project)) + len(appendJSONString(nil, e.Name)) + 2 + 2*keyEndLen
-		if _, ok := g.fatal[e.Project]; !ok {
-			fw := append([]string(nil), kc.FatalWarnings[e.Project]...)
-			sort.Strings(fw)
-			g.fatal[e.Project] = appendJSON(nil, fw)
+		g.fragOff[i+1] += g.fragOff[i]
+	}
+	g.frags = make([]byte, g.fragOff[len(g.nodes)])
+	forChunks(g.workers, len(g.nodes), 256, func(_ *keyWorker, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			appendHead(g.frags[g.fragOff[i]:g.fragOff[i]], g.nodes[i].e)
 		}
-	}
-	g.fragOff[len(g.nodes)] = size
-	g.frags = make([]byte, 0, size)
-	for i := range g.nodes {
-		e := g.nodes[i].e
-		g.frags = appendJSONString(append(appendJSONString(append(g.frags, '['), e.Project), ','), e.Name)
-		g.frags = g.frags[:g.fragOff[i+1]]
-	}
+	})
 	g.ok = make([]bool, len(g.nodes))
+	project := ""
+	for i := range g.nodes {
+		if p := g.nodes[i].e.Project; p != project || i == 0 {
+			project = p
+			if _, ok := g.fatal[p]; !ok {
+				fw := append([]string(nil), kc.FatalWarnings[p]...)
+				sort.Strings(fw)
+				g.fatal[p] = appendJSON(nil, fw)
+			}
+		}
+	}
 	return g
+}
+
+// appendHead appends `["project","name"`, the head of e's fragments.
+func appendHead(b []byte, e *Element) []byte {
+	return appendJSONString(append(appendJSONString(append(b, '['), e.Project), ','), e.Name)
+}
+
+// forChunks calls fn for chunks [lo, hi) of [0, n), on as many goroutines
+// as there are workers (fewer when n is small), each with its own worker.
+func forChunks(workers []*keyWorker, n, chunk int, fn func(w *keyWorker, lo, hi int)) {
+	k := min(len(workers), (n+chunk-1)/chunk)
+	if k <= 1 {
+		if n > 0 {
+			fn(workers[0], 0, n)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for _, w := range workers[:k] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				start := int(next.Add(int64(chunk))) - chunk
+				if start >= n {
+					return
+				}
+				fn(w, start, min(start+chunk, n))
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // head returns `["project","name"` of node i.
@@ -303,34 +347,11 @@ func (g *keyGraph) levels() [][]int32 {
 // processLevel processes the nodes of one level (see process), on all
 // processors when there are enough of them.
 func (g *keyGraph) processLevel(level []int32, keys bool) {
-	const chunk = 32
-	workers := min(runtime.GOMAXPROCS(0), (len(level)+chunk-1)/chunk)
-	if workers <= 1 {
-		w := g.newWorker()
-		for _, i := range level {
+	forChunks(g.workers, len(level), 32, func(w *keyWorker, lo, hi int) {
+		for _, i := range level[lo:hi] {
 			w.process(i, keys)
 		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := g.newWorker()
-			for {
-				start := int(next.Add(chunk)) - chunk
-				if start >= len(level) {
-					return
-				}
-				for _, i := range level[start:min(start+chunk, len(level))] {
-					w.process(i, keys)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	})
 }
 
 // keyWorker holds the scratch space of one goroutine computing keys.
@@ -343,10 +364,6 @@ type keyWorker struct {
 	// Buffers reused from one element to the next.
 	weak, strict, base []byte
 	env                []Variable
-}
-
-func (g *keyGraph) newWorker() *keyWorker {
-	return &keyWorker{g: g, stamp: make([]uint32, len(g.nodes))}
 }
 
 // process computes node i's run scope and, when keys is set, its keys;

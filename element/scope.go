@@ -62,22 +62,28 @@ func containsElement(list []*Element, e *Element) bool {
 // visited sets across several walks, as BuildStream does when it lists
 // the dependencies of several targets.
 type Walker struct {
-	visitedBuild map[*Element]bool
-	visitedRun   map[*Element]bool
+	visited map[*Element]uint8 // visitedBuild and visitedRun bits
 }
+
+// The bits of Walker.visited.
+const (
+	visitedBuild uint8 = 1 << iota
+	visitedRun
+)
 
 // NewWalker returns a Walker with nothing visited.
 func NewWalker() *Walker {
-	return &Walker{visitedBuild: map[*Element]bool{}, visitedRun: map[*Element]bool{}}
+	return &Walker{visited: map[*Element]uint8{}}
 }
 
 // Walk calls fn for e's dependencies in scope, recursively, depth-first
 // post-order (dependencies before what depends on them), each once.
 func (w *Walker) Walk(e *Element, scope Scope, fn func(*Element)) {
-	if (scope == ScopeBuild || scope == ScopeAll) && w.visitedBuild[e] {
+	v := w.visited[e]
+	if (scope == ScopeBuild || scope == ScopeAll) && v&visitedBuild != 0 {
 		return
 	}
-	if (scope == ScopeRun || scope == ScopeAll) && w.visitedRun[e] {
+	if (scope == ScopeRun || scope == ScopeAll) && v&visitedRun != 0 {
 		return
 	}
 	w.visit(e, scope, fn)
@@ -86,30 +92,29 @@ func (w *Walker) Walk(e *Element, scope Scope, fn func(*Element)) {
 func (w *Walker) visit(e *Element, scope Scope, fn func(*Element)) {
 	switch scope {
 	case ScopeAll:
-		w.visitedBuild[e] = true
-		w.visitedRun[e] = true
+		w.visited[e] = visitedBuild | visitedRun
 		for _, d := range e.Deps {
-			if d.Type&DepBuild != 0 && !w.visitedBuild[d.Element] && !w.visitedRun[d.Element] {
+			if d.Type&DepBuild != 0 && w.visited[d.Element] == 0 {
 				w.visit(d.Element, ScopeAll, fn)
 			}
 		}
 		for _, d := range e.Deps {
-			if d.Type&DepRuntime != 0 && !w.visitedBuild[d.Element] && !w.visitedRun[d.Element] {
+			if d.Type&DepRuntime != 0 && w.visited[d.Element] == 0 {
 				w.visit(d.Element, ScopeAll, fn)
 			}
 		}
 		fn(e)
 	case ScopeBuild:
-		w.visitedBuild[e] = true
+		w.visited[e] |= visitedBuild
 		for _, d := range e.Deps {
-			if d.Type&DepBuild != 0 && !w.visitedRun[d.Element] {
+			if d.Type&DepBuild != 0 && w.visited[d.Element]&visitedRun == 0 {
 				w.visit(d.Element, ScopeRun, fn)
 			}
 		}
 	case ScopeRun:
-		w.visitedRun[e] = true
+		w.visited[e] |= visitedRun
 		for _, d := range e.Deps {
-			if d.Type&DepRuntime != 0 && !w.visitedRun[d.Element] {
+			if d.Type&DepRuntime != 0 && w.visited[d.Element]&visitedRun == 0 {
 				w.visit(d.Element, ScopeRun, fn)
 			}
 		}

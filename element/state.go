@@ -13,7 +13,7 @@ func (e *Element) State() string {
 		return "waiting"
 	case e.fetchNeeded():
 		return "fetch needed"
-	case len(e.BuildDeps()) == 0:
+	case !e.hasBuildDeps():
 		return "buildable"
 	}
 	return "waiting"
@@ -25,6 +25,16 @@ func (e *Element) State() string {
 func (e *Element) fetchNeeded() bool {
 	for _, s := range e.Sources {
 		if s.Kind != "local" {
+			return true
+		}
+	}
+	return false
+}
+
+// hasBuildDeps reports whether e has a build dependency.
+func (e *Element) hasBuildDeps() bool {
+	for _, d := range e.Deps {
+		if d.Type&DepBuild != 0 {
 			return true
 		}
 	}
