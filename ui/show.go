@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bstgo/bst/element"
 	"github.com/bstgo/bst/loader/node"
@@ -133,4 +136,53 @@ func Colorizer(e *element.Element) func(symbol, value string) string {
 		}
 		return "\x1b[" + st + "m" + value + "\x1b[0m"
 	}
+}
+
+// ShowLines renders t once per element, each line ending in a newline, as
+// `bst show` prints them, with colours when colors is set. Elements are
+// rendered on all processors, each goroutine with the context newContext
+// gives it, whose functions therefore need not be safe for concurrent use.
+// The lines come back in order, in chunks to be written one after the
+// other. On error nothing is returned but the error of the first element,
+// in order, that failed.
+func ShowLines(t *Template, elements []*element.Element, newContext func() ShowContext, colors bool) ([][]byte, error) {
+	const chunk = 512
+	chunks := make([][]byte, (len(elements)+chunk-1)/chunk)
+	errs := make([]error, len(chunks))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(chunks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := newContext()
+			for {
+				c := int(next.Add(1)) - 1
+				if c >= len(chunks) {
+					return
+				}
+				var b []byte
+				for _, e := range elements[c*chunk : min((c+1)*chunk, len(elements))] {
+					var style func(name, s string) string
+					if colors {
+						style = Colorizer(e)
+					}
+					var err error
+					if b, err = t.AppendRender(b, sc.Symbols(e), style); err != nil {
+						errs[c] = err
+						break
+					}
+					b = append(b, '\n')
+				}
+				chunks[c] = b
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return chunks, nil
 }

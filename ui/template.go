@@ -186,16 +186,23 @@ func unknownSymbol(name string) error {
 // formatted, as BuildStream applies colours after padding, so that escape
 // sequences do not count towards the width.
 func (t *Template) Render(lookup func(name string) (string, bool), style func(name, formatted string) string) (string, error) {
-	var b strings.Builder
+	b, err := t.AppendRender(nil, lookup, style)
+	return string(b), err
+}
+
+// AppendRender is Render appending to b, for rendering many lines into one
+// buffer. On error, b is returned as it was given.
+func (t *Template) AppendRender(b []byte, lookup func(name string) (string, bool), style func(name, formatted string) string) ([]byte, error) {
+	start := len(b)
 	for _, p := range t.parts {
 		if p.field == nil {
-			b.WriteString(p.lit)
+			b = append(b, p.lit...)
 			continue
 		}
 		f := p.field
 		v, ok := lookup(f.Name)
 		if !ok {
-			return "", unknownSymbol(f.Name)
+			return b[:start], unknownSymbol(f.Name)
 		}
 		switch f.Conversion {
 		case 'r':
@@ -207,7 +214,7 @@ func (t *Template) Render(lookup func(name string) (string, bool), style func(na
 		if style != nil {
 			v = style(f.Name, v)
 		}
-		b.WriteString(v)
+		b = append(b, v...)
 	}
-	return b.String(), nil
+	return b, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -102,33 +101,31 @@ Set BST_DEBUG_CACHEKEY=1 to print each key's preimage on stderr.`,
 			for _, n := range exceptNames {
 				exc = appendUnique(exc, g.Target(n))
 			}
-			if err := computeKeys(a, p, roots); err != nil {
+			all := element.Dependencies(roots, element.ScopeAll)
+			if err := computeKeysOf(a, p, all); err != nil {
 				return err
 			}
-			elements := element.Select(roots, sel, exc)
+			elements := all
+			if sel != element.SelectAll || len(exc) > 0 {
+				elements = element.Select(roots, sel, exc)
+			}
 			if order == "alpha" {
 				elements = element.SortByName(elements)
 			}
-			sc, err := a.showContext(tmpl, uc.KeyLength)
+			newContext, err := a.showContext(tmpl, uc.KeyLength)
 			if err != nil {
 				return err
 			}
-			colors := a.useColors()
-			var b strings.Builder
-			for _, e := range elements {
-				var style func(name, s string) string
-				if colors {
-					style = ui.Colorizer(e)
-				}
-				line, err := tmpl.Render(sc.Symbols(e), style)
-				if err != nil {
+			lines, err := ui.ShowLines(tmpl, elements, newContext, a.useColors())
+			if err != nil {
+				return err
+			}
+			for _, l := range lines {
+				if _, err := a.stdout.Write(l); err != nil {
 					return err
 				}
-				b.WriteString(line)
-				b.WriteByte('\n')
 			}
-			_, err = fmt.Fprint(a.stdout, b.String())
-			return err
+			return nil
 		},
 	}
 	f := c.Flags()
@@ -151,20 +148,25 @@ func appendUnique(list []*element.Element, e *element.Element) []*element.Elemen
 	return append(list, e)
 }
 
-// showContext returns what rendering tmpl needs: the local cache is only
-// opened when the template shows states or artifact digests.
-func (a *app) showContext(tmpl *ui.Template, keyLength int) (ui.ShowContext, error) {
+// showContext returns what rendering tmpl needs, as a function giving each
+// rendering goroutine its own context: the local cache is only opened when
+// the template shows states or artifact digests, and each context walks
+// scopes with its own cache.
+func (a *app) showContext(tmpl *ui.Template, keyLength int) (func() ui.ShowContext, error) {
 	sc := ui.ShowContext{KeyLength: keyLength}
 	if !tmpl.Uses("state") && !tmpl.Uses("artifact-cas-digest") {
-		return sc, nil
+		return func() ui.ShowContext { return sc }, nil
 	}
 	artifacts, err := a.openCache()
 	if err != nil {
-		return sc, err
+		return nil, err
 	}
 	lookup := scheduler.NewLookup(artifacts)
-	scope := element.NewScopeCache()
-	sc.State = func(e *element.Element) string { return lookup.State(e, scope) }
-	sc.ArtifactDigest = lookup.ArtifactDigest
-	return sc, nil
+	return func() ui.ShowContext {
+		sc := sc
+		scope := element.NewScopeCache()
+		sc.State = func(e *element.Element) string { return lookup.State(e, scope) }
+		sc.ArtifactDigest = lookup.ArtifactDigest
+		return sc
+	}, nil
 }
