@@ -124,6 +124,25 @@ func (s *LocalStore) PutBytes(ctx context.Context, data []byte) (Digest, error) 
 	return d, err
 }
 
+// PutBytesUnsynced stores data like PutBytes without syncing it: for
+// callers that store several blobs and then call Sync once before
+// recording anything that names them.
+func (s *LocalStore) PutBytesUnsynced(ctx context.Context, data []byte) (Digest, error) {
+	d := NewDigest(data)
+	if s.Has(d) {
+		return d, nil
+	}
+	err := s.write(ctx, d, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, false)
+	return d, err
+}
+
+// Sync makes everything stored so far durable (one syncfs of the store's
+// file system).
+func (s *LocalStore) Sync() error { return s.sync() }
+
 // Put stores the blob d read from r, checking that r gives exactly the
 // content d names. Nothing is stored when it does not.
 func (s *LocalStore) Put(ctx context.Context, d Digest, r io.Reader) error {

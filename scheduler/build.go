@@ -228,7 +228,7 @@ func (r *runner) commit(ctx context.Context, b *build, out element.Output, build
 		public = e.Public
 	}
 	put := func(data string) (*cas.Digest, error) {
-		d, err := store.PutBytes(ctx, []byte(data))
+		d, err := store.PutBytesUnsynced(ctx, []byte(data))
 		return &d, err
 	}
 	pd, err := put(dumpOrEmpty(public))
@@ -251,13 +251,13 @@ func (r *runner) commit(ctx context.Context, b *build, out element.Output, build
 		if err != nil {
 			return fmt.Errorf("reading the build log: %w", err)
 		}
-		ld, err := store.PutBytes(ctx, data)
+		ld, err := store.PutBytesUnsynced(ctx, data)
 		if err != nil {
 			return err
 		}
 		a.Logs = append(a.Logs, &artifactpb.Artifact_LogFile{Name: filepath.Base(logPath), Digest: ld.Proto()})
 	}
-	for _, d := range r.sc.BuildScope(e) {
+	for _, d := range r.scopes[e] {
 		a.BuildDeps = append(a.BuildDeps, &artifactpb.Artifact_Dependency{
 			ProjectName: d.Project, ElementName: d.Name, CacheKey: d.Keys.Strong,
 		})
@@ -265,6 +265,9 @@ func (r *runner) commit(ctx context.Context, b *build, out element.Output, build
 	refs := []string{cas.ArtifactRef(e.Project, e.Name, e.Keys.Strong)}
 	if e.Keys.Weak != e.Keys.Strong {
 		refs = append(refs, cas.ArtifactRef(e.Project, e.Name, e.Keys.Weak))
+	}
+	if err := store.Sync(); err != nil {
+		return err
 	}
 	if err := r.opts.Artifacts.Put(ctx, a, refs...); err != nil {
 		return err

@@ -97,14 +97,16 @@ func Run(ctx context.Context, opts Options, plan *Plan) (*Result, error) {
 	if opts.Builders < 1 {
 		opts.Builders = 1
 	}
-	r := &runner{opts: opts, res: &Result{}, sc: element.NewScopeCache()}
+	r := &runner{opts: opts, res: &Result{}, scopes: map[*element.Element][]*element.Element{}}
 	return r.run(ctx, plan)
 }
 
 type runner struct {
 	opts Options
 	res  *Result
-	sc   *element.ScopeCache
+	// scopes are the build scopes of the plan's elements, computed before
+	// any job starts and only read after.
+	scopes map[*element.Element][]*element.Element
 
 	mu     sync.Mutex
 	events sync.Mutex
@@ -137,8 +139,10 @@ func (r *runner) run(ctx context.Context, plan *Plan) (*Result, error) {
 		jobs[e] = j
 		order = append(order, j)
 	}
+	sc := element.NewScopeCache()
 	for _, j := range order {
-		for _, d := range r.sc.BuildScope(j.e) {
+		r.scopes[j.e] = sc.BuildScope(j.e)
+		for _, d := range r.scopes[j.e] {
 			if dj, ok := jobs[d]; ok {
 				j.pending++
 				dj.rdeps = append(dj.rdeps, j)
