@@ -149,7 +149,8 @@ type keyGraph struct {
 	ok      []bool
 
 	publicMu sync.Mutex
-	public   map[*node.Node][]byte // encoded public data, shared trees once
+	public   map[*node.Node][]byte  // encoded public data, shared trees once
+	envs     map[envIdentity][]byte // encoded environments, shared lists once
 }
 
 // keyNode is one element of a keyGraph.
@@ -169,7 +170,7 @@ type keyNode struct {
 const keyEndLen = len(`,"`) + 64 + len(`"]`)
 
 func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
-	g := &keyGraph{kc: kc, fatal: map[string][]byte{}, public: map[*node.Node][]byte{}}
+	g := &keyGraph{kc: kc, fatal: map[string][]byte{}, public: map[*node.Node][]byte{}, envs: map[envIdentity][]byte{}}
 	index := make(map[*Element]int32, len(elements))
 	g.nodes = make([]keyNode, 0, len(elements))
 	add := func(e *Element, compute bool) int32 {
@@ -514,7 +515,7 @@ func (g *keyGraph) appendBase(b []byte, e *Element, env *[]Variable) []byte {
 	runs := e.RunsCommands()
 	if runs {
 		b = append(b, `,"environment":`...)
-		b = appendEnvironment(b, e, env)
+		b = g.appendEnvironment(b, e, env)
 	}
 	b = append(b, `,"fatal-warnings":`...)
 	b = append(b, g.fatal[e.Project]...)
@@ -542,6 +543,37 @@ func (g *keyGraph) appendBase(b []byte, e *Element, env *[]Variable) []byte {
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+// envIdentity names an environment by the lists it is made of: elements
+// of a kind that set no environment of their own share them.
+type envIdentity struct {
+	env     *Variable
+	n       int
+	nocache *string
+	nn      int
+}
+
+// appendEnvironment appends the environment that enters e's key, encoding
+// each shared one once.
+func (g *keyGraph) appendEnvironment(b []byte, e *Element, scratch *[]Variable) []byte {
+	if len(e.Environment) == 0 {
+		return appendEnvironment(b, e, scratch)
+	}
+	id := envIdentity{env: &e.Environment[0], n: len(e.Environment), nn: len(e.EnvNoCache)}
+	if len(e.EnvNoCache) > 0 {
+		id.nocache = &e.EnvNoCache[0]
+	}
+	g.publicMu.Lock()
+	enc, ok := g.envs[id]
+	g.publicMu.Unlock()
+	if !ok {
+		enc = appendEnvironment(nil, e, scratch)
+		g.publicMu.Lock()
+		g.envs[id] = enc
+		g.publicMu.Unlock()
+	}
+	return append(b, enc...)
 }
 
 // appendEnvironment appends the environment that enters e's key: every

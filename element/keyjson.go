@@ -18,7 +18,8 @@ import (
 // \uXXXX with lower-case hex, surrogate pairs above the BMP), and '/' left
 // alone.
 //
-// v is made of map[string]any, []any, []string, string, int, bool and nil.
+// v is made of map[string]any, KeyDict, []any, []string, string, int, bool
+// and nil.
 func canonicalJSON(v any) []byte {
 	return appendJSON(nil, v)
 }
@@ -71,6 +72,23 @@ func appendJSON(b []byte, v any) []byte {
 			b = appendJSONString(b, k)
 			b = append(b, ':')
 			b = appendJSON(b, x[k])
+		}
+		return append(b, '}')
+	case KeyDict:
+		var small [16]int
+		order := small[:0]
+		for i := range x {
+			order = append(order, i)
+		}
+		slices.SortFunc(order, func(i, j int) int { return strings.Compare(x[i].Name, x[j].Name) })
+		b = append(b, '{')
+		for k, i := range order {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, x[i].Name)
+			b = append(b, ':')
+			b = appendJSON(b, x[i].Value)
 		}
 		return append(b, '}')
 	case map[string]string:

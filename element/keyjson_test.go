@@ -19,3 +19,15 @@ func TestCanonicalJSON(t *testing.T) {
 		}
 	}
 }
+
+// A KeyDict is written as the map with the same entries.
+func TestKeyDictJSON(t *testing.T) {
+	d := KeyDict{{"z", []string{"a"}}, {"b", 1}, {"a/b", KeyDict{{"y", true}, {"x", nil}}}, {"é", "\n"}}
+	m := map[string]any{"z": []string{"a"}, "b": 1, "a/b": map[string]any{"y": true, "x": nil}, "é": "\n"}
+	if got, want := string(canonicalJSON(d)), string(canonicalJSON(m)); got != want {
+		t.Errorf("canonicalJSON(KeyDict) = %s, want %s", got, want)
+	}
+	if got := string(canonicalJSON(KeyDict{})); got != "{}" {
+		t.Errorf("empty KeyDict: %s", got)
+	}
+}

@@ -42,8 +42,20 @@ type Kind interface {
 // Config is an element kind's validated configuration of one element.
 type Config interface {
 	// UniqueKey is the kind's contribution to the element's cache key: a
-	// value made of maps, slices, strings, ints and bools, hashed as JSON.
+	// value made of maps (map[string]any or KeyDict), slices, strings,
+	// ints and bools, hashed as JSON.
 	UniqueKey() any
+}
+
+// KeyDict is a mapping in a unique key, written in the key's JSON as
+// map[string]any is (keys sorted), for configurations that would
+// otherwise build a map for every key computed. Names must be distinct.
+type KeyDict []KeyItem
+
+// KeyItem is one entry of a KeyDict.
+type KeyItem struct {
+	Name  string
+	Value any
 }
 
 // DependencyConfigurer is implemented by the configuration of kinds that

@@ -105,25 +105,25 @@ func (c *buildElementConfig) ConfigureDependencies(deps []element.DependencyConf
 // dependency is staged elsewhere than /, and the digest environment under
 // BuildStream's misspelt key "digest-enviornment".
 func (c *buildElementConfig) UniqueKey() any {
-	d := make(map[string]any, len(commandSteps)+4)
+	d := make(element.KeyDict, 0, len(commandSteps)+4)
 	for i, step := range commandSteps {
-		d[step] = c.commands[i]
+		d = append(d, element.KeyItem{Name: step, Value: c.commands[i]})
 	}
 	if c.commandSubdir != "" {
-		d["command-subdir"] = c.commandSubdir
+		d = append(d, element.KeyItem{Name: "command-subdir", Value: c.commandSubdir})
 	}
 	if c.notParallel {
-		d["notparallel"] = true
+		d = append(d, element.KeyItem{Name: "notparallel", Value: true})
 	}
 	if c.hasNonRoot {
 		layout := map[string][]string{}
 		for _, s := range c.staged {
 			layout[s.location] = append(layout[s.location], s.path)
 		}
-		d["layout"] = pathLists(layout)
+		d = append(d, element.KeyItem{Name: "layout", Value: pathLists(layout)})
 	}
 	if len(c.digestEnv) > 0 {
-		d["digest-enviornment"] = pathLists(c.digestEnv)
+		d = append(d, element.KeyItem{Name: "digest-enviornment", Value: pathLists(c.digestEnv)})
 	}
 	return d
 }
