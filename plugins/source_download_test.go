@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -143,5 +144,31 @@ func TestStageFromSourceCache(t *testing.T) {
 	d, err := s.(source.Stager).Stage(t.Context(), env.Store)
 	if err != nil || staged(t, env.Store, d) != "README=read me" {
 		t.Fatalf("stage: %v", err)
+	}
+}
+
+// A download damaged after it was fetched (a crash before the data reached
+// the disk) is caught when staging, and removed so it is fetched again.
+func TestDamagedDownloadIsRefetched(t *testing.T) {
+	tarball := tarGz(t, map[string]string{"pkg-1.0/README": "read me"})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(tarball) }))
+	defer srv.Close()
+	ctx := testContext{dir: t.TempDir()}
+	s := configure(t, tarKind{}, ctx, "kind: tar\nurl: "+srv.URL+"/pkg.tar.gz\nref: "+sha(tarball)+"\n")
+	env := newEnv(t, nil)
+	f := s.(source.Fetcher)
+	if err := f.Fetch(t.Context(), env.fc()); err != nil {
+		t.Fatal(err)
+	}
+	p := s.(*tarSource).mirrorFile(env.fc(), "tar")
+	if err := os.Truncate(p, int64(len(tarball)/2)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.(source.FetchedStager).StageFetched(t.Context(), env.fc())
+	if err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("staging a damaged download: %v", err)
+	}
+	if f.IsCached(env.fc()) {
+		t.Fatal("the damaged download is still cached")
 	}
 }

@@ -696,7 +696,7 @@ func (s *gitSource) StageFetched(ctx context.Context, fc *source.FetchContext) (
 	if err != nil {
 		return cas.Digest{}, err
 	}
-	defer os.RemoveAll(tmp)
+	defer fc.RemoveLater(tmp)
 	fc.Status("Staging %s", source.Redact(s.URL))
 	if err := g.checkout(ctx, top, tmp); err != nil {
 		return cas.Digest{}, err
@@ -705,7 +705,7 @@ func (s *gitSource) StageFetched(ctx context.Context, fc *source.FetchContext) (
 	if err != nil {
 		return cas.Digest{}, err
 	}
-	return fc.Store.CaptureTree(ctx, tmp)
+	return fc.Capture(ctx, tmp)
 }
 
 func (s *gitSource) Stage(ctx context.Context, store *cas.LocalStore) (cas.Digest, error) {

@@ -2,7 +2,7 @@ package plugins
 
 import (
 	"context"
-	"os"
+	"io"
 
 	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/source"
@@ -32,19 +32,19 @@ func (s *tarSource) Track(ctx context.Context, fc *source.FetchContext) (*source
 // StageFetched extracts the tarball (safely: see source.ExtractTar) into
 // a temporary directory and stores its base directory.
 func (s *tarSource) StageFetched(ctx context.Context, fc *source.FetchContext) (cas.Digest, error) {
-	f, err := os.Open(s.mirrorFile(fc, "tar"))
-	if err != nil {
-		return cas.Digest{}, fc.Errorf("error staging source: %v", err)
-	}
-	defer f.Close()
 	tmp, err := fc.TempDir("tar-")
 	if err != nil {
 		return cas.Digest{}, err
 	}
-	defer os.RemoveAll(tmp)
-	dir, err := source.ExtractTar(ctx, f, tmp, source.ExtractOptions{
-		BaseDir: s.BaseDir,
-		Warn:    func(msg string) { fc.Warn("", "%s", msg) },
+	defer fc.RemoveLater(tmp)
+	var dir string
+	err = source.VerifyDownload(s.mirrorFile(fc, "tar"), s.Ref, func(r io.Reader) error {
+		var err error
+		dir, err = source.ExtractTar(ctx, r, tmp, source.ExtractOptions{
+			BaseDir: s.BaseDir,
+			Warn:    func(msg string) { fc.Warn("", "%s", msg) },
+		})
+		return err
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -52,7 +52,7 @@ func (s *tarSource) StageFetched(ctx context.Context, fc *source.FetchContext) (
 		}
 		return cas.Digest{}, fc.Errorf("error staging source %s: %v", source.Redact(s.URL), err)
 	}
-	return fc.Store.CaptureTree(ctx, dir)
+	return fc.Capture(ctx, dir)
 }
 
 func (s *tarSource) Stage(ctx context.Context, store *cas.LocalStore) (cas.Digest, error) {

@@ -2,7 +2,7 @@ package plugins
 
 import (
 	"context"
-	"os"
+	"io"
 
 	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/loader/node"
@@ -62,7 +62,11 @@ func (s *zipSource) StageFetched(ctx context.Context, fc *source.FetchContext) (
 	if err != nil {
 		return cas.Digest{}, err
 	}
-	defer os.RemoveAll(tmp)
+	defer fc.RemoveLater(tmp)
+	// A zip is read from its end: check the whole file first.
+	if err := source.VerifyDownload(s.mirrorFile(fc, "zip"), s.Ref, func(io.Reader) error { return nil }); err != nil {
+		return cas.Digest{}, fc.Errorf("error staging source %s: %v", source.Redact(s.URL), err)
+	}
 	err = source.ExtractZip(ctx, s.mirrorFile(fc, "zip"), tmp, source.ExtractOptions{
 		BaseDir: s.BaseDir,
 		Warn:    func(msg string) { fc.Warn("", "%s", msg) },
@@ -73,7 +77,7 @@ func (s *zipSource) StageFetched(ctx context.Context, fc *source.FetchContext) (
 		}
 		return cas.Digest{}, fc.Errorf("error staging source %s: %v", source.Redact(s.URL), err)
 	}
-	return fc.Store.CaptureTree(ctx, tmp)
+	return fc.Capture(ctx, tmp)
 }
 
 func (s *zipSource) Stage(ctx context.Context, store *cas.LocalStore) (cas.Digest, error) {

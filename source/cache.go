@@ -109,7 +109,7 @@ func (c *Cache) PutSource(ctx context.Context, ref string, d cas.Digest) error {
 	if err := checkSourceRef(ref); err != nil {
 		return err
 	}
-	return c.put(ctx, c.sourcePath(ref), d)
+	return c.put(ctx, c.sourcePath(ref), d, true)
 }
 
 // Element returns the tree cached for an element's sources by ElementKey.
@@ -125,7 +125,13 @@ func (c *Cache) PutElement(ctx context.Context, key string, d cas.Digest) error 
 	if err := cas.CheckName(key); err != nil {
 		return err
 	}
-	return c.put(ctx, c.elementPath(key), d)
+	return c.put(ctx, c.elementPath(key), d, true)
+}
+
+// putMade records a tree this process just stored (captured, or built of
+// trees found complete), which needs no check.
+func (c *Cache) putMade(ctx context.Context, path string, d cas.Digest) error {
+	return c.put(ctx, path, d, false)
 }
 
 func (c *Cache) lookup(ctx context.Context, path string) (cas.Digest, bool) {
@@ -164,8 +170,8 @@ func readSourceProto(path string) (cas.Digest, error) {
 	return cas.DigestFromProto(sp.GetFiles())
 }
 
-func (c *Cache) put(ctx context.Context, path string, d cas.Digest) error {
-	if !c.complete(ctx, d) {
+func (c *Cache) put(ctx context.Context, path string, d cas.Digest, check bool) error {
+	if check && !c.complete(ctx, d) {
 		return fmt.Errorf("source cache: recording %s: the tree %s is not completely stored", filepath.Base(path), d)
 	}
 	// BuildStream leaves the version unset, so do we: the files are
@@ -174,7 +180,7 @@ func (c *Cache) put(ctx context.Context, path string, d cas.Digest) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := writeFileAtomic(path, data, false); err != nil {
 		return fmt.Errorf("source cache: %w", err)
 	}
 	return nil

@@ -114,6 +114,10 @@ func (env *Env) Fetch(ctx context.Context, es *ElementSources) (fetched bool, er
 	if env.Cached(ctx, es) {
 		return false, nil
 	}
+	// The trees found or made here, by source ref, for staging them
+	// together without looking them up again.
+	known := map[string]cas.Digest{}
+	var mu sync.Mutex
 	for _, e := range es.Entries {
 		f, ok := e.Source.(Fetcher)
 		if !ok {
@@ -123,13 +127,17 @@ func (env *Env) Fetch(ctx context.Context, es *ElementSources) (fetched bool, er
 		if err != nil {
 			return fetched, err
 		}
-		if _, ok := env.Cache.Source(ctx, ref); ok {
+		if d, ok := env.Cache.Source(ctx, ref); ok {
+			known[ref] = d
 			continue
 		}
 		fc := env.contextFor(es, e, false)
 		err = env.flight.do(ref, func() error {
-			if _, ok := env.Cache.Source(ctx, ref); ok {
-				return nil // another element fetched it meanwhile
+			if d, ok := env.Cache.Source(ctx, ref); ok {
+				mu.Lock()
+				known[ref] = d // another element fetched it meanwhile
+				mu.Unlock()
+				return nil
 			}
 			if !f.IsCached(fc) {
 				fetched = true
@@ -137,32 +145,42 @@ func (env *Env) Fetch(ctx context.Context, es *ElementSources) (fetched bool, er
 					return err
 				}
 			}
-			return env.commitSource(ctx, fc, e, ref)
+			d, ok, err := env.commitSource(ctx, fc, e, ref)
+			if ok {
+				mu.Lock()
+				known[ref] = d
+				mu.Unlock()
+			}
+			return err
 		})
 		if err != nil {
 			return fetched, err
 		}
 	}
-	_, err = env.Stage(ctx, es)
+	_, err = env.stage(ctx, es, known)
 	return fetched, err
 }
 
-// commitSource stages a fetched source into the source cache.
-func (env *Env) commitSource(ctx context.Context, fc *FetchContext, e Entry, ref string) error {
+// commitSource stages a fetched source into the source cache, and
+// returns its tree when it has one of its own.
+func (env *Env) commitSource(ctx context.Context, fc *FetchContext, e Entry, ref string) (cas.Digest, bool, error) {
 	fs, ok := e.Source.(FetchedStager)
 	if !ok {
-		return nil
+		return cas.Digest{}, false, nil
 	}
 	release, err := env.Store.Hold()
 	if err != nil {
-		return err
+		return cas.Digest{}, false, err
 	}
 	defer release()
 	d, err := fs.StageFetched(ctx, fc)
 	if err != nil {
-		return err
+		return cas.Digest{}, false, err
 	}
-	return env.Cache.PutSource(ctx, ref, d)
+	if err := env.Cache.putMade(ctx, env.Cache.sourcePath(ref), d); err != nil {
+		return cas.Digest{}, false, err
+	}
+	return d, true, nil
 }
 
 // Stage returns the Directory of the element's sources staged together,
@@ -171,6 +189,11 @@ func (env *Env) commitSource(ctx context.Context, fc *FetchContext, e Entry, ref
 // source directory, without network, and then cached. A source that was
 // never fetched is an error saying so.
 func (env *Env) Stage(ctx context.Context, es *ElementSources) (cas.Digest, error) {
+	return env.stage(ctx, es, nil)
+}
+
+// stage is Stage, with the trees of some sources known (by source ref).
+func (env *Env) stage(ctx context.Context, es *ElementSources, known map[string]cas.Digest) (cas.Digest, error) {
 	key, err := es.Key()
 	if err != nil {
 		return cas.Digest{}, err
@@ -203,7 +226,7 @@ func (env *Env) Stage(ctx context.Context, es *ElementSources) (cas.Digest, erro
 			}
 			continue
 		}
-		d, err := env.stageOne(ctx, fc, e)
+		d, err := env.stageOne(ctx, fc, e, known)
 		if err != nil {
 			return cas.Digest{}, err
 		}
@@ -215,19 +238,22 @@ func (env *Env) Stage(ctx context.Context, es *ElementSources) (cas.Digest, erro
 			return cas.Digest{}, err
 		}
 	}
-	if err := env.Cache.PutElement(ctx, key, root); err != nil {
+	if err := env.Cache.putMade(ctx, env.Cache.elementPath(key), root); err != nil {
 		return cas.Digest{}, err
 	}
 	return root, nil
 }
 
 // stageOne returns the tree of one source on its own.
-func (env *Env) stageOne(ctx context.Context, fc *FetchContext, e Entry) (cas.Digest, error) {
+func (env *Env) stageOne(ctx context.Context, fc *FetchContext, e Entry, known map[string]cas.Digest) (cas.Digest, error) {
 	switch s := e.Source.(type) {
 	case FetchedStager:
 		ref, err := sourceRef(e)
 		if err != nil {
 			return cas.Digest{}, err
+		}
+		if d, ok := known[ref]; ok {
+			return d, nil
 		}
 		if d, ok := env.Cache.Source(ctx, ref); ok {
 			return d, nil
@@ -239,7 +265,7 @@ func (env *Env) stageOne(ctx context.Context, fc *FetchContext, e Entry) (cas.Di
 		if err != nil {
 			return cas.Digest{}, err
 		}
-		return d, env.Cache.PutSource(ctx, ref, d)
+		return d, env.Cache.putMade(ctx, env.Cache.sourcePath(ref), d)
 	case Stager:
 		return s.Stage(ctx, env.Store)
 	}
@@ -313,6 +339,7 @@ const (
 // the running ones finish (BuildStream's on-error "quit"), and the
 // failures are returned together.
 func (env *Env) FetchAll(ctx context.Context, list []*ElementSources, workers int, report func(JobEvent)) error {
+	defer env.Wait()
 	return runPool(ctx, list, workers, report, func(ctx context.Context, es *ElementSources) (bool, []Tracked, error) {
 		if len(es.Entries) == 0 {
 			return false, nil, nil
@@ -334,6 +361,7 @@ func (env *Env) TrackAll(ctx context.Context, list []*ElementSources, workers in
 		index[es] = i
 	}
 	var mu sync.Mutex
+	defer env.Wait()
 	err := runPool(ctx, list, workers, report, func(ctx context.Context, es *ElementSources) (bool, []Tracked, error) {
 		t, err := env.Track(ctx, es)
 		mu.Lock()

@@ -138,6 +138,49 @@ type Env struct {
 
 	locks  keyedMutex
 	flight flightGroup
+	batch  captureBatcher
+
+	trashMu sync.Mutex
+	trash   []string
+	trashWG sync.WaitGroup
+	tidying bool
+}
+
+// RemoveLater removes a temporary directory in the background, so a job
+// does not wait for thousands of unlinks; Wait waits for it.
+func (fc *FetchContext) RemoveLater(dir string) { fc.Env.removeLater(dir) }
+
+func (e *Env) removeLater(dir string) {
+	e.trashMu.Lock()
+	defer e.trashMu.Unlock()
+	e.trash = append(e.trash, dir)
+	if e.tidying {
+		return
+	}
+	e.tidying = true
+	e.trashWG.Add(1)
+	go func() {
+		defer e.trashWG.Done()
+		for {
+			e.trashMu.Lock()
+			if len(e.trash) == 0 {
+				e.tidying = false
+				e.trashMu.Unlock()
+				return
+			}
+			d := e.trash[0]
+			e.trash = e.trash[1:]
+			e.trashMu.Unlock()
+			os.RemoveAll(d)
+		}
+	}()
+}
+
+// Wait waits for the background removal of temporary directories. The
+// Env's bulk operations (FetchAll, TrackAll) wait before they return;
+// call it after using Fetch or Stage directly.
+func (e *Env) Wait() {
+	e.trashWG.Wait()
 }
 
 // NewEnv checks o and prepares the directories.

@@ -1,0 +1,68 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/bstgo/bst/cas"
+)
+
+// Concurrent captures are grouped, and each still gets its own tree.
+func TestCaptureGroupsConcurrentCaptures(t *testing.T) {
+	env := newTestEnv(t, Options{})
+	fc := env.Context("p", "e.bst", nodeProv(), false)
+	ctx := context.Background()
+	const n = 16
+	want := make([]cas.Digest, n)
+	dirs := make([]string, n)
+	for i := range n {
+		d, err := fc.TempDir("cap-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(d, "sub"), 0o755)
+		os.WriteFile(filepath.Join(d, "sub", "f"), []byte(fmt.Sprint("content ", i)), 0o644)
+		if i%3 == 0 {
+			os.WriteFile(filepath.Join(d, "x"), []byte("exec"), 0o755)
+		}
+		// The digest the tree has when captured alone.
+		ref := t.TempDir()
+		os.CopyFS(ref, os.DirFS(d))
+		if want[i], err = env.Store.CaptureTree(ctx, ref); err != nil {
+			t.Fatal(err)
+		}
+		dirs[i] = d
+	}
+	got := make([]cas.Digest, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := fc.Capture(ctx, dirs[i])
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = d
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if got[i] != want[i] {
+			t.Errorf("capture %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+	// Nothing is left in the temporary directory but the callers' own,
+	// once the background removals are done.
+	env.Wait()
+	ents, _ := os.ReadDir(env.tmp)
+	for _, e := range ents {
+		if len(e.Name()) > 6 && e.Name()[:6] == "batch-" {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}
