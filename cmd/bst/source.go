@@ -295,6 +295,7 @@ none is given) and keep them in the source cache, ready to build offline.
 			if err != nil {
 				return err
 			}
+			defer s.env.Wait()
 			elements := element.Select(s.l.targets, sel, s.l.except)
 			if err := assertResolved(elements); err != nil {
 				return err
@@ -355,6 +356,7 @@ tracks the element it filters.`,
 			if err != nil {
 				return err
 			}
+			defer s.env.Wait()
 			elements := element.Select(s.l.targets, sel, s.l.except)
 			if sel == element.SelectNone {
 				elements = redirect(elements)
@@ -497,6 +499,7 @@ runs build commands, and a build.sh running them all in order.`,
 			if err != nil {
 				return err
 			}
+			defer s.env.Wait()
 			elements := element.Select(s.l.targets, sel, s.l.except)
 			if err := assertResolved(elements); err != nil {
 				return err
