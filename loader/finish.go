@@ -85,16 +85,16 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 		targets: make(map[string]*element.Element, len(targets))}
 	order := postOrder(roots)
 	edges := 0
-	for _, le := range order {
+	for i, le := range order {
 		computeLevel(le)
+		le.index = i
 		edges += len(le.deps)
 	}
-	var s sorter
+	sortDependencies(order)
 	// Every element's dependencies, in one block.
 	deps := make([]element.Dependency, edges)
 	ptrs := make([]*element.Dependency, edges)
 	for _, le := range order {
-		s.sort(le)
 		e := le.el
 		e.Deps = ptrs[:len(le.deps):len(le.deps)]
 		for i, d := range le.deps {
@@ -294,9 +294,42 @@ func computeLevel(le *loadElement) {
 	le.level = lv
 }
 
-// sorter sorts dependency lists as BuildStream does.
+// sortDependencies sorts the dependency lists of order, whose elements
+// have their levels and indexes, on all processors. Each sorted list is a
+// copy, put in place once all are sorted: the comparator searches the
+// graph through the lists as they were.
+func sortDependencies(order []*loadElement) {
+	sorted := make([][]*loadDep, len(order))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const chunk = 256
+	for range min(runtime.GOMAXPROCS(0), (len(order)+chunk-1)/chunk) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := sorter{marks: make([]uint32, len(order))}
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= len(order) {
+					return
+				}
+				for i := start; i < min(start+chunk, len(order)); i++ {
+					sorted[i] = s.sort(order[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, le := range order {
+		le.deps = sorted[i]
+	}
+}
+
+// sorter sorts dependency lists as BuildStream does. Each goroutine has
+// its own.
 type sorter struct {
-	gen   int
+	marks []uint32 // by element index: marks[i] == gen once visited
+	gen   uint32
 	stack []*loadElement
 }
 
@@ -308,7 +341,7 @@ func (s *sorter) depends(a, b *loadElement) bool {
 	}
 	s.gen++
 	s.stack = append(s.stack[:0], a)
-	a.mark = s.gen
+	s.marks[a.index] = s.gen
 	for len(s.stack) > 0 {
 		x := s.stack[len(s.stack)-1]
 		s.stack = s.stack[:len(s.stack)-1]
@@ -317,8 +350,8 @@ func (s *sorter) depends(a, b *loadElement) bool {
 			if t == b {
 				return true
 			}
-			if t.mark != s.gen && t.level > b.level {
-				t.mark = s.gen
+			if s.marks[t.index] != s.gen && t.level > b.level {
+				s.marks[t.index] = s.gen
 				s.stack = append(s.stack, t)
 			}
 		}
@@ -326,13 +359,15 @@ func (s *sorter) depends(a, b *loadElement) bool {
 	return false
 }
 
-// sort orders le's dependencies with BuildStream's comparator and CPython's
-// list sort, which together decide the staging order and the cache keys.
-func (s *sorter) sort(le *loadElement) {
+// sort returns le's dependencies ordered with BuildStream's comparator and
+// CPython's list sort, which together decide the staging order and the
+// cache keys.
+func (s *sorter) sort(le *loadElement) []*loadDep {
 	if len(le.deps) < 2 {
-		return
+		return le.deps
 	}
-	element.ListSort(le.deps, func(a, b *loadDep) int {
+	deps := append([]*loadDep(nil), le.deps...)
+	element.ListSort(deps, func(a, b *loadDep) int {
 		ea, eb := a.target, b.target
 		if s.depends(ea, eb) {
 			return 1
@@ -352,6 +387,7 @@ func (s *sorter) sort(le *loadElement) {
 		// junction issue; names decide between local elements.
 		return strings.Compare(ea.name, eb.name)
 	})
+	return deps
 }
 
 // checkElement applies the kind's constraints on the element's

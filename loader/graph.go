@@ -25,9 +25,9 @@ type loadElement struct {
 	link     string
 	linkProv node.Provenance
 
-	// Graph algorithms, which run one at a time once loading is done.
+	// Graph algorithms, once loading is done.
 	level int // 1 + the highest level of its dependencies; 0 = not computed
-	mark  int // generation stamp for the sorter's searches
+	index int // position in the post-order of finish
 	// visit is where the other walks are with the element: each walk
 	// has its own values (see finish).
 	visit uint8

@@ -97,6 +97,9 @@ func (c *buildElementConfig) ConfigureDependencies(deps []element.DependencyConf
 		}
 		c.staged = append(c.staged, stagedDep{location, d.Path})
 	}
+	if !c.hasNonRoot {
+		c.staged = nil // the key has no layout, and nothing else reads it
+	}
 	return nil
 }
 
