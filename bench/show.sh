@@ -5,9 +5,12 @@
 #
 # For each SIZE it generates a project with bench/genproject, runs our bst
 # (built from this repository) RUNS times and keeps the best wall time and the
-# highest peak RSS. When BuildStream 1.6 is installed (/usr/bin/bst, Debian
-# package `buildstream`), it also runs it once on the same graph written in
-# 1.x syntax. The markdown table goes to stdout, progress to stderr.
+# highest peak RSS. Between those runs it runs bst RUNS times more with
+# BST_BENCH_SKIP_KEYS=1, which skips hashing sources and computing keys: the
+# baseline of what keys cost, measured in the same invocation. When
+# BuildStream 1.6 is installed (/usr/bin/bst, Debian package `buildstream`),
+# it also runs it once on the same graph written in 1.x syntax. The markdown
+# table goes to stdout, progress to stderr.
 #
 # Environment:
 #   RUNS=3               timed runs of our bst per size (best wall time wins)
@@ -138,7 +141,9 @@ for n in "${sizes[@]}"; do
 		die "size $n: 'bst show --deps all -f %{name} all.bst' listed $(wc -l <"$tmp/out") lines, want the $want element names once each"
 	fi
 
-	best="" peak=0
+	# Runs with and without keys alternate, so that both see the same
+	# machine.
+	best="" peak=0 bestnk=""
 	for i in $(seq "$RUNS"); do
 		r=$(timed "$p2" "$tmp/out" "$tmp/err" "$tmp/bst" show --deps all "${fmt_args[@]}" all.bst)
 		set -- $r
@@ -146,10 +151,20 @@ for n in "${sizes[@]}"; do
 			tail -n 20 "$tmp/err" >&2
 			die "size $n: 'bst show --deps all ${fmt_args[*]} all.bst' exited $3"
 		fi
-		log "size $n: bst run $i: $1 s, $(mib "$2") MiB"
+		log "size $n: bst run $i: $1 s, $(mib "$2") MiB (load average $(cut -d' ' -f1 /proc/loadavg 2>/dev/null))"
 		if [ -z "$best" ] || awk -v a="$1" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$1; fi
 		[ "$2" -gt "$peak" ] && peak=$2
+
+		r=$(BST_BENCH_SKIP_KEYS=1 timed "$p2" "$tmp/out" "$tmp/err" "$tmp/bst" show --deps all "${fmt_args[@]}" all.bst)
+		set -- $r
+		if [ "$3" != 0 ]; then
+			tail -n 20 "$tmp/err" >&2
+			die "size $n: 'BST_BENCH_SKIP_KEYS=1 bst show --deps all ${fmt_args[*]} all.bst' exited $3"
+		fi
+		log "size $n: bst run $i without keys: $1 s, $(mib "$2") MiB"
+		if [ -z "$bestnk" ] || awk -v a="$1" -v b="$bestnk" 'BEGIN { exit !(a < b) }'; then bestnk=$1; fi
 	done
+	overhead=$(awk -v a="$best" -v b="$bestnk" 'BEGIN { if (b > 0) printf "%.0f%%", (a / b - 1) * 100; else print "–" }')
 	[ "$KEEP" = 1 ] || rm -rf "$p2"
 
 	t1="–" m1="–" ratio="–"
@@ -176,15 +191,16 @@ for n in "${sizes[@]}"; do
 		fi
 		[ "$KEEP" = 1 ] || rm -rf "$p1"
 	fi
-	rows+=("| $n | $best | $(mib "$peak") | $t1 | $m1 | $ratio |")
+	rows+=("| $n | $best | $(mib "$peak") | $bestnk | $overhead | $t1 | $m1 | $ratio |")
 done
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 echo "\`bst show --deps all${SHOW_FORMAT:+ -f '$SHOW_FORMAT'} all.bst\` on generated projects" \
 	"($LAYERS layers, fan-in $FANIN, seed $SEED; \`bench/show.sh\`)." \
-	"bst: best of $RUNS runs; BuildStream ${bst1_version:-1.6}: one run." \
-	"Peak RSS from GNU time. Machine: ${cpu:-unknown CPU}, $(nproc) CPUs, $(go env GOVERSION), $(date -u +%Y-%m-%d)."
+	"bst: best of $RUNS runs, with keys and without (BST_BENCH_SKIP_KEYS=1), alternating; BuildStream ${bst1_version:-1.6}: one run." \
+	"Peak RSS from GNU time. Machine: ${cpu:-unknown CPU}, $(nproc) CPUs, $(go env GOVERSION), $(date -u +%Y-%m-%d);" \
+	"load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)."
 echo
-echo "| Elements | bst (s) | bst peak RSS (MiB) | BuildStream 1.6 (s) | BuildStream 1.6 peak RSS (MiB) | Speed-up |"
-echo "|---:|---:|---:|---:|---:|---:|"
+echo "| Elements | bst (s) | bst peak RSS (MiB) | bst without keys (s) | Keys' overhead | BuildStream 1.6 (s) | BuildStream 1.6 peak RSS (MiB) | Speed-up |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
