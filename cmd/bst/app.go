@@ -97,6 +97,7 @@ sandbox that contains nothing from the host.`,
 		newBuildCommand(a),
 		newArtifactCommand(a),
 		newSourceCommand(a),
+		newServerCommand(a),
 	)
 	return root
 }

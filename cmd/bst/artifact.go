@@ -37,6 +37,7 @@ against the project's elements) or artifact refs <project>/<element>/<key>
 		newArtifactLogCommand(a),
 		newArtifactDeleteCommand(a),
 		newArtifactCheckoutCommand(a),
+		newArtifactPullCommand(a), newArtifactPushCommand(a),
 	)
 	return c
 }
