@@ -228,44 +228,106 @@ func SortByName(elements []*Element) []*Element {
 // runtime closure. Its answers equal those of Dependencies, which is the
 // definition; the cache only makes asking for every element of a graph
 // linear in the size of the answers rather than in the walks.
+//
+// Inside, elements are numbered as the cache meets them, and closures are
+// lists of numbers merged with an array of stamps: a merge looks up no
+// map, which matters when every element's scope is asked for. A
+// ScopeCache is not safe for concurrent use.
 type ScopeCache struct {
-	run   map[*Element][]*Element
-	stamp map[*Element]uint32
+	ids   map[*Element]int32
+	elems []*Element // by number
+	run   [][]int32  // the run scope by number, once known
+	stamp []uint32   // stamp[i] == gen: i is in the merge being made
 	gen   uint32
+	parts [][]int32 // scratch for merges
+	// reuse: BuildScope's answers share buf (see NewScratchScopeCache).
+	reuse bool
+	buf   []*Element
+	ibuf  []int32
 }
 
 // NewScopeCache returns an empty cache.
 func NewScopeCache() *ScopeCache {
-	return &ScopeCache{run: map[*Element][]*Element{}, stamp: map[*Element]uint32{}}
+	return &ScopeCache{ids: map[*Element]int32{}}
+}
+
+// NewScratchScopeCache returns an empty cache whose BuildScope answers
+// share one buffer: each is valid until the next call, and must not be
+// modified. It is for callers that look through one scope at a time, such
+// as those listing states of a whole graph, which it saves a list per
+// element.
+func NewScratchScopeCache() *ScopeCache {
+	return &ScopeCache{ids: map[*Element]int32{}, reuse: true}
+}
+
+// id returns e's number, giving it one if it has none.
+func (c *ScopeCache) id(e *Element) int32 {
+	if i, ok := c.ids[e]; ok {
+		return i
+	}
+	i := int32(len(c.elems))
+	c.ids[e] = i
+	c.elems = append(c.elems, e)
+	c.run = append(c.run, nil)
+	c.stamp = append(c.stamp, 0)
+	return i
 }
 
 // RunScope returns Dependencies([]*Element{e}, ScopeRun): e's runtime
 // dependencies, recursively, in staging order, then e.
 func (c *ScopeCache) RunScope(e *Element) []*Element {
-	if r, ok := c.run[e]; ok {
+	return c.elements(c.runIDs(c.id(e)))
+}
+
+// runIDs returns the run scope of element i, computing it once.
+func (c *ScopeCache) runIDs(i int32) []int32 {
+	if r := c.run[i]; r != nil {
 		return r
 	}
-	var parts [][]*Element
+	e := c.elems[i]
+	var parts [][]int32
 	for _, d := range e.Deps {
 		if d.Type&DepRuntime != 0 {
-			parts = append(parts, c.RunScope(d.Element))
+			parts = append(parts, c.runIDs(c.id(d.Element)))
 		}
 	}
-	r := append(c.merge(parts, e), e)
-	c.run[e] = r
-	return r
+	r := append(c.merge(parts, i), i)
+	c.run[i] = r[:len(r):len(r)]
+	return c.run[i]
 }
 
 // BuildScope returns Dependencies([]*Element{e}, ScopeBuild): what is
 // staged to build e, in staging order.
 func (c *ScopeCache) BuildScope(e *Element) []*Element {
-	var parts [][]*Element
+	self := c.id(e)
+	parts := c.parts[:0]
 	for _, d := range e.Deps {
 		if d.Type&DepBuild != 0 {
-			parts = append(parts, c.RunScope(d.Element))
+			parts = append(parts, c.runIDs(c.id(d.Element)))
 		}
 	}
-	return c.merge(parts, nil)
+	c.parts = parts[:0]
+	if len(parts) == 0 {
+		return nil
+	}
+	if !c.reuse {
+		return c.elements(c.merge(parts, self))
+	}
+	c.ibuf = c.mergeInto(c.ibuf[:0], parts, self)
+	c.buf = c.buf[:0]
+	for _, i := range c.ibuf {
+		c.buf = append(c.buf, c.elems[i])
+	}
+	return c.buf
+}
+
+// elements returns the elements numbered ids.
+func (c *ScopeCache) elements(ids []int32) []*Element {
+	out := make([]*Element, len(ids))
+	for k, i := range ids {
+		out[k] = c.elems[i]
+	}
+	return out
 }
 
 // merge concatenates post-order lists, keeping each element's first
@@ -273,19 +335,25 @@ func (c *ScopeCache) BuildScope(e *Element) []*Element {
 // gives the same list: an element it skips was visited by an earlier,
 // complete walk, which also visited everything below it. except is left
 // out (an element is never in its own scope; this also guards cycles).
-func (c *ScopeCache) merge(parts [][]*Element, except *Element) []*Element {
-	switch len(parts) {
-	case 0:
-		return nil
-	case 1:
-		return append([]*Element(nil), parts[0]...)
-	}
-	c.gen++
+func (c *ScopeCache) merge(parts [][]int32, except int32) []int32 {
 	n := 0
 	for _, p := range parts {
 		n += len(p)
 	}
-	out := make([]*Element, 0, n)
+	return c.mergeInto(make([]int32, 0, n+1), parts, except)
+}
+
+// mergeInto is merge appending to out.
+func (c *ScopeCache) mergeInto(out []int32, parts [][]int32, except int32) []int32 {
+	if len(parts) == 1 {
+		for _, x := range parts[0] {
+			if x != except {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	c.gen++
 	for _, p := range parts {
 		for _, x := range p {
 			if x != except && c.stamp[x] != c.gen {

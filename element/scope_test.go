@@ -41,11 +41,15 @@ func TestScopeCacheMatchesWalks(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	for round := 0; round < 50; round++ {
 		els := randomGraph(r, 60)
-		c := NewScopeCache()
+		c, scratch := NewScopeCache(), NewScratchScopeCache()
 		for _, i := range r.Perm(len(els)) {
 			e := els[i]
-			if got, want := names(c.BuildScope(e)), names(Dependencies([]*Element{e}, ScopeBuild)); got != want {
+			want := names(Dependencies([]*Element{e}, ScopeBuild))
+			if got := names(c.BuildScope(e)); got != want {
 				t.Fatalf("round %d: BuildScope(%s) = %s, want %s", round, e.Name, got, want)
+			}
+			if got := names(scratch.BuildScope(e)); got != want {
+				t.Fatalf("round %d: scratch BuildScope(%s) = %s, want %s", round, e.Name, got, want)
 			}
 			if got, want := names(c.RunScope(e)), names(Dependencies([]*Element{e}, ScopeRun)); got != want {
 				t.Fatalf("round %d: RunScope(%s) = %s, want %s", round, e.Name, got, want)

@@ -164,7 +164,7 @@ func (a *app) showContext(tmpl *ui.Template, keyLength int) (func() ui.ShowConte
 	lookup := scheduler.NewLookup(artifacts)
 	return func() ui.ShowContext {
 		sc := sc
-		scope := element.NewScopeCache()
+		scope := element.NewScratchScopeCache() // State only looks through scopes
 		sc.State = func(e *element.Element) string { return lookup.State(e, scope) }
 		sc.ArtifactDigest = lookup.ArtifactDigest
 		return sc
