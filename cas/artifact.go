@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bstgo/bst/cas/artifactpb"
@@ -120,6 +121,42 @@ func (c *ArtifactCache) ElementsWithArtifacts(project string) map[string]bool {
 		out[e.Name()] = true
 	}
 	return out
+}
+
+// Success reports whether ref is stored and, if so, whether it records a
+// successful build. It reads only that field of the artifact, which is
+// what looking up thousands of elements' states needs.
+func (c *ArtifactCache) Success(ref string) (found, success bool, err error) {
+	if err := checkRef(ref); err != nil {
+		return false, false, err
+	}
+	data, err := os.ReadFile(c.refPath(ref))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("local cache: %w", err)
+	}
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return true, false, fmt.Errorf("artifact %s: unreadable", ref)
+		}
+		data = data[n:]
+		if num == 2 && typ == protowire.VarintType { // build_success
+			v, n := protowire.ConsumeVarint(data)
+			if n < 0 {
+				return true, false, fmt.Errorf("artifact %s: unreadable", ref)
+			}
+			return true, v != 0, nil
+		}
+		n = protowire.ConsumeFieldValue(num, typ, data)
+		if n < 0 {
+			return true, false, fmt.Errorf("artifact %s: unreadable", ref)
+		}
+		data = data[n:]
+	}
+	return true, false, nil
 }
 
 // Touch records that ref was used now, for least-recently-used expiry.

@@ -147,3 +147,23 @@ func TestExpiryRemovesLeastRecentlyUsed(t *testing.T) {
 		t.Errorf("second expiry = %+v, %v", res, err)
 	}
 }
+
+func TestArtifactSuccess(t *testing.T) {
+	c := NewArtifactCache(openStore(t))
+	makeArtifact(t, c, "ok", "p/ok/k")
+	a := makeArtifact(t, c, "bad", "p/bad/k")
+	a.BuildSuccess = false
+	a.BuildError = "it broke"
+	if err := c.Put(context.Background(), a, "p/bad/k"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ref            string
+		found, success bool
+	}{{"p/ok/k", true, true}, {"p/bad/k", true, false}, {"p/none/k", false, false}} {
+		found, success, err := c.Success(tc.ref)
+		if err != nil || found != tc.found || success != tc.success {
+			t.Errorf("Success(%s) = %v, %v, %v", tc.ref, found, success, err)
+		}
+	}
+}

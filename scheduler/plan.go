@@ -56,9 +56,9 @@ func (l *Lookup) Status(e *element.Element) Status {
 		l.present[e.Project] = names
 	}
 	if ref := Ref(e); ref != "" && names[cas.NormalName(e.Name)] {
-		if a, err := l.artifacts.Get(ref); err == nil {
+		if found, ok, err := l.artifacts.Success(ref); err == nil && found {
 			s = Failed
-			if a.BuildSuccess {
+			if ok {
 				s = Cached
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,7 +38,11 @@ are cached as failed artifacts, which later builds do not retry unless given
 --retry-failed.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			// Builds run sandboxes: seal the binary first (this re-executes
-			// bst once, before anything else is done).
+			// bst once, before anything else is done). A CPU profile is
+			// stopped first: the sealed process starts its own.
+			if !sandbox.Sealed() {
+				pprof.StopCPUProfile()
+			}
 			if err := sandbox.Seal(); err != nil {
 				return err
 			}
