@@ -15,7 +15,7 @@ import (
 
 // capture stores files (path -> content; a "*" suffix on the path makes
 // it executable) and returns their tree.
-func capture(t *testing.T, store *cas.LocalStore, files map[string]string) cas.Digest {
+func capture(t testing.TB, store *cas.LocalStore, files map[string]string) cas.Digest {
 	t.Helper()
 	dir := t.TempDir()
 	for p, c := range files {
@@ -58,7 +58,7 @@ func applyPatch(t *testing.T, store *cas.LocalStore, files map[string]string, pa
 	return stageString(t, store, d), nil
 }
 
-func testStore(t *testing.T) *cas.LocalStore {
+func testStore(t testing.TB) *cas.LocalStore {
 	s, err := cas.OpenLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
