@@ -78,4 +78,3 @@ func FuzzPatch(f *testing.F) {
 		p.Apply(context.Background(), store, root, strip%4)
 	})
 }
-
