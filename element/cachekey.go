@@ -138,15 +138,19 @@ type keyGraph struct {
 	workers []*keyWorker // one per processor
 
 	// Each node's fragments, the pieces of its reverse dependencies'
-	// preimages that name it, are kept together in frags, from
-	// fragOff[i] to fragOff[i+1]: its head `["project","name"`, then
-	// `,"<strict key>"]`, then `,"<weak key>"]`. The keys are written once
-	// known, and ok[i] is set then. Keeping them in one dense block, rather
-	// than behind each element, saves cache misses: a key's preimage lists
-	// dozens of dependencies, and there are hundreds of thousands of keys.
-	frags   []byte
-	fragOff []int
-	ok      []bool
+	// preimages that name it, are kept in dense blocks: its head
+	// `["project","name"` followed by `,"<strict key>"]` in frags from
+	// fragOff[i] (a multiple of 64, so that a fragment spans as few cache
+	// lines as it can), headLen[i] long for the head, and `,"<weak key>"]`
+	// in weakEnds, keyEndLen bytes per node. The keys are written once
+	// known, and ok[i] is set then. Keeping them dense, rather than behind
+	// each element, saves cache misses: a key's preimage lists dozens of
+	// dependencies, and there are hundreds of thousands of keys.
+	frags    []byte
+	fragOff  []int
+	headLen  []int32
+	weakEnds []byte
+	ok       []bool
 
 	publicMu sync.Mutex
 	public   map[*node.Node][]byte  // encoded public data, shared trees once
@@ -200,6 +204,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	// Link the dependencies and size the fragments, on all processors:
 	// this reads every element once, from all over memory.
 	g.fragOff = make([]int, len(g.nodes)+1)
+	g.headLen = make([]int32, len(g.nodes))
 	forChunks(g.workers, len(g.nodes), 256, func(w *keyWorker, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			n := &g.nodes[i]
@@ -223,13 +228,15 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 			}
 			n.buildDeps, n.runDeps, n.strictDeps = lists[:nb:nb], lists[nb:nr:nr], lists[nr:]
 			w.base = appendHead(w.base[:0], n.e)
-			g.fragOff[i+1] = len(w.base) + 2*keyEndLen // a size, for now
+			g.headLen[i] = int32(len(w.base))
+			g.fragOff[i+1] = (len(w.base) + keyEndLen + 63) &^ 63 // a size, for now
 		}
 	})
 	for i := range g.nodes {
 		g.fragOff[i+1] += g.fragOff[i]
 	}
 	g.frags = make([]byte, g.fragOff[len(g.nodes)])
+	g.weakEnds = make([]byte, len(g.nodes)*keyEndLen)
 	forChunks(g.workers, len(g.nodes), 256, func(_ *keyWorker, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			appendHead(g.frags[g.fragOff[i]:g.fragOff[i]], g.nodes[i].e)
@@ -285,17 +292,19 @@ func forChunks(workers []*keyWorker, n, chunk int, fn func(w *keyWorker, lo, hi 
 
 // head returns `["project","name"` of node i.
 func (g *keyGraph) head(i int32) []byte {
-	return g.frags[g.fragOff[i] : g.fragOff[i+1]-2*keyEndLen]
+	off := g.fragOff[i]
+	return g.frags[off : off+int(g.headLen[i])]
 }
 
 // strictFragment returns `["project","name","<strict key>"]` of node i.
 func (g *keyGraph) strictFragment(i int32) []byte {
-	return g.frags[g.fragOff[i] : g.fragOff[i+1]-keyEndLen]
+	off := g.fragOff[i]
+	return g.frags[off : off+int(g.headLen[i])+keyEndLen]
 }
 
 // weakKeyEnd returns `,"<weak key>"]` of node i.
 func (g *keyGraph) weakKeyEnd(i int32) []byte {
-	return g.frags[g.fragOff[i+1]-keyEndLen : g.fragOff[i+1]]
+	return g.weakEnds[int(i)*keyEndLen : int(i+1)*keyEndLen]
 }
 
 // setKeys records node i's keys in its fragments. Keys are 64 hex
@@ -305,8 +314,9 @@ func (g *keyGraph) setKeys(i int32, k Keys) {
 	if len(k.Weak) != 64 || len(k.Strict) != 64 {
 		return
 	}
-	b := g.frags[g.fragOff[i+1]-2*keyEndLen : g.fragOff[i+1]-2*keyEndLen]
-	appendKeyEnd(appendKeyEnd(b, k.Strict), k.Weak)
+	end := g.fragOff[i] + int(g.headLen[i])
+	appendKeyEnd(g.frags[end:end], k.Strict)
+	appendKeyEnd(g.weakEnds[int(i)*keyEndLen:int(i)*keyEndLen], k.Weak)
 	g.ok[i] = true
 }
 
