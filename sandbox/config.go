@@ -11,12 +11,20 @@ import (
 //
 // Every path named Path or Destination is a path inside the sandbox; every
 // HostPath or Source is a path on the host. Inside, the sandbox holds the
-// tree Root read-only, the Writable directories and Mounts, a minimal /dev,
-// /proc and an empty private /tmp, and nothing else from the host.
+// tree Root (read-only unless RootWritable), the Writable directories and
+// Mounts, a minimal /dev, /proc and an empty private /tmp, and nothing else
+// from the host.
 type Config struct {
 	// Root is the REAPI Directory digest of the root file system, staged
 	// from the CAS and mounted read-only.
 	Root cas.Digest
+
+	// RootWritable lets the command change anything in the root: create,
+	// modify and delete files and directories anywhere, at the top too.
+	// The stored objects are never written: the command writes to a
+	// private layer over the staged root (see docs/sandbox.md). Exec
+	// returns the root as the command left it; Run discards it.
+	RootWritable bool
 
 	// Writable are the directories a command may write to, such as
 	// %{build-root} and %{install-root}: each is a host directory the

@@ -22,17 +22,20 @@ import (
 
 // run is one command's container.
 type run struct {
-	cfg  *Config
-	root *stagedRoot
-	dir  string // the run's directory, for libcontainer's state
-	id   string
+	cfg *Config
+	// rootfs is mounted as the root: the shared staged root (read-only),
+	// or the mount point of an overlay or a private copy (writable).
+	rootfs   string
+	writable bool
+	dir      string // the run's directory, for libcontainer's state
+	id       string
 }
 
-// run runs the command in a new container whose root file system is the
-// staged root, read-only. Mount points missing from it (/dev, /proc, /tmp,
-// those of Writable and Mounts, the working directory) are created in the
-// staged copy by libcontainer before it makes the root read-only; the copy
-// is the sandbox's own, never the store's objects, and keeps them for the
+// run runs the command in a new container whose root file system is
+// rootfs. Mount points missing from it (/dev, /proc, /tmp, those of
+// Writable and Mounts, the working directory) are created in it by
+// libcontainer before it makes the root read-only; a shared staged root is
+// the sandbox's own, never the store's objects, and keeps them for the
 // next command on the same root.
 func (r *run) run(ctx context.Context) (int, error) {
 	lc, err := r.containerConfig()
@@ -70,6 +73,8 @@ func (r *run) run(ctx context.Context) (int, error) {
 	// libcontainer's exec.Cmd, whose Wait would wait for the copy to end:
 	// a command that exits without reading all its input (or an input that
 	// never ends) must not keep Run waiting.
+	// The copy starts once the container runs, so that a container that
+	// fails to start has taken no input (the run may be retried).
 	var stdinW *os.File
 	if in := r.cfg.Stdin; in != nil && !r.cfg.Tty {
 		if _, ok := in.(*os.File); !ok {
@@ -80,10 +85,6 @@ func (r *run) run(ctx context.Context) (int, error) {
 			defer pr.Close()
 			defer pw.Close()
 			p.Stdin, stdinW = pr, pw
-			go func() {
-				io.Copy(pw, in)
-				pw.Close()
-			}()
 		}
 	}
 	var tty *ttyConn
@@ -122,10 +123,14 @@ func (r *run) run(ctx context.Context) (int, error) {
 	}
 	if stdinW != nil {
 		p.Stdin.(*os.File).Close() // the sandbox has its own copy
+		go func(in io.Reader) {
+			io.Copy(stdinW, in)
+			stdinW.Close()
+		}(r.cfg.Stdin)
 	}
 	ps, err := p.Wait()
 	if stdinW != nil {
-		stdinW.Close()
+		stdinW.Close() // unblocks a copy the command did not read
 	}
 	if tty != nil {
 		tty.wait()
@@ -221,8 +226,8 @@ func (r *run) containerConfig() (*configs.Config, error) {
 	mounts = append(mounts, r.userMounts()...)
 
 	return &configs.Config{
-		Rootfs:          r.root.path,
-		Readonlyfs:      true,
+		Rootfs:          r.rootfs,
+		Readonlyfs:      !r.writable,
 		NoPivotRoot:     false,
 		RootlessEUID:    euid != 0,
 		RootlessCgroups: true,

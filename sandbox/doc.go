@@ -16,11 +16,13 @@
 //
 // Each container has its own user namespace (the caller is uid 0 inside),
 // mount, pid, ipc, uts and cgroup namespaces, and a network namespace with
-// only lo unless Config.Network is set. The root is read-only, every mount
-// a file can be written to is nosuid, the process has no_new_privs (so no
-// setuid binary raises its ids), /dev holds null, zero, full,
-// random, urandom and tty (bind-mounted from the host's nodes), and /tmp
-// is an empty private tmpfs. Cancelling the context kills every process in
+// only lo unless Config.Network is set. The root is read-only, unless
+// Config.RootWritable asks for a private overlay over it, whose changes
+// Exec returns as a new root. Every mount a file can be written to is
+// nosuid, the process has no_new_privs (so no setuid binary raises its
+// ids), /dev holds null, zero, full, random, urandom and tty
+// (bind-mounted from the host's nodes), and /tmp is an empty private
+// tmpfs. Cancelling the context kills every process in
 // the sandbox.
 //
 // The bst binary is its own container init: main calls MaybeInit first,

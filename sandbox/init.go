@@ -56,6 +56,9 @@ func MaybeInit() {
 	// setuid binary can clear it). If bst is already gone, the init fails
 	// at once on its closed sync pipe.
 	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+	// A writable root's overlay is mounted here, in the container's user
+	// and mount namespaces, before libcontainer prepares the root.
+	mountOverlayRoot()
 	libcontainer.Init() // does not return
 }
 

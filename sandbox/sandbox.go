@@ -47,6 +47,13 @@ type Sandbox struct {
 	keep   int
 	seq    atomic.Int64
 
+	// overlay says whether writable roots can be overlays here (learnt by
+	// the first one), mounted with overlayOptions; forceCopy makes them
+	// copies (for tests).
+	overlay        atomic.Int32
+	overlayOptions string
+	forceCopy      bool
+
 	mu     sync.Mutex
 	roots  map[cas.Digest]*stagedRoot
 	tick   int64 // logical clock for the least recently used idle root
@@ -84,7 +91,8 @@ func New(ctx context.Context, opts Options) (*Sandbox, error) {
 		keep = 0
 	}
 	quietLibcontainer()
-	return &Sandbox{stager: opts.Stager, dir: dir, keep: keep, roots: map[cas.Digest]*stagedRoot{}}, nil
+	return &Sandbox{stager: opts.Stager, dir: dir, keep: keep, roots: map[cas.Digest]*stagedRoot{},
+		overlayOptions: defaultOverlayOptions}, nil
 }
 
 var (
@@ -123,6 +131,16 @@ func (s *Sandbox) Close() error {
 	return nil
 }
 
+// Result is what a command left.
+type Result struct {
+	// ExitCode is the command's exit status (128+N when signal N ended
+	// it).
+	ExitCode int
+	// Root is the root as the command left it, for a Config with
+	// RootWritable; the zero Digest otherwise.
+	Root cas.Digest
+}
+
 // Run runs cfg.Args in a new sandbox and waits for it to end. It returns
 // the command's exit status (128+N when signal N ended it); a command that
 // fails is not an error. The error reports what could not be done: an
@@ -130,32 +148,104 @@ func (s *Sandbox) Close() error {
 // container. When ctx is done first, every process in the sandbox is
 // killed, the container destroyed, and Run returns ctx's error.
 //
-// The root is mounted read-only. Mount points that are missing from it —
-// /dev, /proc, /tmp, and those of Writable, Mounts and Cwd — are created
-// empty in the sandbox's staged copy of the root before it is made
-// read-only (and stay there for later commands on the same root); the
-// store's objects are never touched.
+// The root is mounted read-only unless cfg.RootWritable; Run discards
+// what a command changes in a writable root (Exec returns it). Mount
+// points that are missing from a read-only root — /dev, /proc, /tmp, and
+// those of Writable, Mounts and Cwd — are created empty in the sandbox's
+// staged copy of the root before it is made read-only (and stay there for
+// later commands on the same root); the store's objects are never touched.
 func (s *Sandbox) Run(ctx context.Context, cfg Config) (exitCode int, err error) {
+	res, err := s.run(ctx, cfg, false)
+	return res.ExitCode, err
+}
+
+// Exec runs a command as Run does, and with cfg.RootWritable also returns
+// the root as the command left it, whatever its exit status: the original
+// tree with the command's changes (files and directories created, modified
+// or deleted anywhere), without the mount points the sandbox itself
+// created. The Stager must then be a Capturer (*cas.LocalStore is).
+func (s *Sandbox) Exec(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.RootWritable {
+		if _, ok := s.stager.(Capturer); !ok {
+			return Result{ExitCode: -1}, errors.New("sandbox: the stager cannot store a writable root")
+		}
+	}
+	return s.run(ctx, cfg, cfg.RootWritable)
+}
+
+func (s *Sandbox) run(ctx context.Context, cfg Config, capture bool) (Result, error) {
+	fail := Result{ExitCode: -1}
 	if err := cfg.Validate(); err != nil {
-		return -1, err
+		return fail, err
 	}
 	if err := ctx.Err(); err != nil {
-		return -1, err
+		return fail, err
 	}
-	root, err := s.acquire(ctx, cfg.Root)
-	if err != nil {
-		return -1, err
+	mode := rootShared
+	if cfg.RootWritable {
+		mode = s.writableMode()
 	}
-	defer s.release(root)
+	var root *stagedRoot
+	if mode != rootCopy {
+		var err error
+		if root, err = s.acquire(ctx, cfg.Root); err != nil {
+			return fail, err
+		}
+		defer s.release(root)
+	}
 
 	n := s.seq.Add(1)
 	runDir := filepath.Join(s.dir, "run-"+strconv.FormatInt(n, 10))
 	if err := os.Mkdir(runDir, 0o700); err != nil {
-		return -1, fmt.Errorf("sandbox: %w", err)
+		return fail, fmt.Errorf("sandbox: %w", err)
 	}
 	defer removeTree(runDir)
-	r := &run{cfg: &cfg, root: root, dir: runDir, id: "bst-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(n, 10)}
-	return r.run(ctx)
+	r := &run{cfg: &cfg, dir: runDir, id: "bst-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(n, 10)}
+	for {
+		var base string
+		switch mode {
+		case rootShared:
+			r.rootfs = root.path
+		case rootOverlay:
+			rootfs, err := prepareOverlay(runDir, root.path, s.overlayOptions)
+			if err != nil {
+				return fail, fmt.Errorf("sandbox: preparing the overlay root: %w", err)
+			}
+			r.rootfs, r.writable, base = rootfs, true, filepath.Join(runDir, "upper")
+		case rootCopy:
+			base = filepath.Join(runDir, copyRootfs)
+			if err := s.stager.StageTree(ctx, cfg.Root, base, cas.StageOptions{Copy: true}); err != nil {
+				return fail, fmt.Errorf("sandbox: staging root %s: %w", cfg.Root, err)
+			}
+			r.rootfs, r.writable = base, true
+		}
+		code, err := r.run(ctx)
+		if mode == rootOverlay && err != nil && ctx.Err() == nil {
+			if why, failed := overlayFailed(runDir); failed {
+				// No overlay here: copy roots from now on.
+				if debug {
+					logrus.Debugf("sandbox: no overlay root (%s): copying writable roots", why)
+				}
+				s.overlay.Store(overlayUnavailable)
+				resetOverlay(runDir)
+				mode = rootCopy
+				continue
+			}
+		}
+		if mode == rootOverlay && err == nil {
+			s.overlay.CompareAndSwap(overlayUnknown, overlayWorks)
+		}
+		if err != nil {
+			return fail, err
+		}
+		res := Result{ExitCode: code}
+		if capture {
+			if res.Root, err = s.captureRoot(ctx, &cfg, mode, base); err != nil {
+				return fail, err
+			}
+		}
+		return res, nil
+	}
 }
 
 // removeTree removes a directory tree, making read-only directories
