@@ -265,7 +265,11 @@ func (r *Remote) batchUpdate(ctx context.Context, blobs []blobData) error {
 	}
 	for _, res := range resp.Responses {
 		if c := codes.Code(res.GetStatus().GetCode()); c != codes.OK {
-			return status.Errorf(c, "uploading blob %s/%d: %s", res.GetDigest().GetHash(), res.GetDigest().GetSizeBytes(), res.GetStatus().GetMessage())
+			msg := res.GetStatus().GetMessage()
+			if msg == "" {
+				msg = fmt.Sprintf("uploading blob %s/%d", res.GetDigest().GetHash(), res.GetDigest().GetSizeBytes())
+			}
+			return status.Error(c, msg)
 		}
 	}
 	return nil
@@ -414,7 +418,11 @@ func (r *Remote) batchRead(ctx context.Context, dst *LocalStore, ds []Digest) er
 		case codes.NotFound:
 			return &BlobNotFoundError{Digest: d}
 		default:
-			return status.Errorf(c, "reading blob %s: %s", d, res.GetStatus().GetMessage())
+			msg := res.GetStatus().GetMessage()
+			if msg == "" {
+				msg = "reading blob " + d.String()
+			}
+			return status.Error(c, msg)
 		}
 		if res.Compressor != repb.Compressor_IDENTITY {
 			return fmt.Errorf("blob %s came compressed, which was not asked for", d)

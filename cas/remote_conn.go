@@ -218,7 +218,12 @@ func (t *tokenCreds) RequireTransportSecurity() bool { return false }
 // sent again.
 func retryable(err error) bool {
 	switch status.Code(err) {
-	case codes.Unavailable, codes.Aborted, codes.ResourceExhausted:
+	case codes.Unavailable:
+		// A certificate the other side refuses stays refused.
+		msg := status.Convert(err).Message()
+		return !strings.Contains(msg, "x509: ") && !strings.Contains(msg, "tls: ") &&
+			!strings.Contains(msg, "authentication handshake failed")
+	case codes.Aborted, codes.ResourceExhausted:
 		return true
 	case codes.DeadlineExceeded:
 		return true // only per-attempt deadlines get here; see withRetry
