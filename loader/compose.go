@@ -57,11 +57,8 @@ func (p *Project) compose(le *loadElement, k element.Kind, tmp *node.Parser) (*e
 		if err := node.AssertComposited(own); err != nil {
 			return nil, err
 		}
-	} else {
-		own = node.NewMapping(node.Synthetic)
 	}
-	own.Set("element-name", node.NewScalar(node.Synthetic, le.name))
-	table, err := kd.variables.Overlay(own)
+	table, err := kd.variables.Overlay(own, variables.Synthetic{Name: "element-name", Value: le.name})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package variables
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -52,6 +53,16 @@ func CheckProtected(defs *node.Node) error {
 	return nil
 }
 
+// newDefinition parses a variable's value.
+func newDefinition(p node.Provenance, raw string) definition {
+	d := definition{prov: p, raw: raw}
+	if strings.Contains(raw, "%{") {
+		d.parts = parse(raw)
+	}
+	d.simple = len(d.parts) == 0 || len(d.parts) == 1 && d.parts[0].ref == ""
+	return d
+}
+
 // define adds the definitions of defs to into, appending the names new
 // to it to *order unless order is nil.
 func define(defs *node.Node, into *smallMap[*definition], order *[]string) error {
@@ -68,11 +79,7 @@ func define(defs *node.Node, into *smallMap[*definition], order *[]string) error
 			return node.Errorf(v.Prov(), node.InvalidData, "value of variable '%s' is not of the expected type 'str'", name)
 		}
 		d := &block[i]
-		*d = definition{prov: v.Prov(), raw: v.Value()}
-		if strings.Contains(d.raw, "%{") {
-			d.parts = parse(d.raw)
-		}
-		d.simple = len(d.parts) == 0 || len(d.parts) == 1 && d.parts[0].ref == ""
+		*d = newDefinition(v.Prov(), v.Value())
 		if _, ok := into.get(name); !ok && order != nil {
 			*order = append(*order, name)
 		}
@@ -90,25 +97,48 @@ func Compile(defs *node.Node) (*Table, error) {
 	return t, nil
 }
 
-// Overlay returns a table with defs added to or replacing t's. It copies
-// nothing of t: elements overlay a few variables on a shared table.
-func (t *Table) Overlay(defs *node.Node) (*Table, error) {
+// Synthetic is a variable that bst defines, such as element-name, with no
+// text behind it.
+type Synthetic struct {
+	Name, Value string
+}
+
+// Overlay returns a table with defs (which may be nil) and then synthetic
+// added to or replacing t's. It copies nothing of t: elements overlay a few
+// variables on a shared table.
+func (t *Table) Overlay(defs *node.Node, synthetic ...Synthetic) (*Table, error) {
 	if t.parent != nil {
 		// Flatten (and resolve) an overlay once before building on it.
 		t.prepare()
 	}
-	o := &Table{parent: t, own: newSmallMap[*definition](defs.Len()), order: t.order}
+	size := len(synthetic)
+	if defs != nil {
+		size += defs.Len()
+	}
+	o := &Table{parent: t, own: newSmallMap[*definition](size), order: t.order}
 	if err := define(defs, &o.own, nil); err != nil {
 		return nil, err
 	}
-	// The names new to t, in declaration order (a mapping's keys are
-	// distinct).
-	for _, name := range defs.Keys() {
-		if t.lookup(name) == nil {
+	newName := func(name string) {
+		if t.lookup(name) == nil && !slices.Contains(o.extra, name) {
 			if o.extra == nil {
-				o.extra = make([]string, 0, defs.Len())
+				o.extra = make([]string, 0, size)
 			}
 			o.extra = append(o.extra, name)
+		}
+	}
+	// The names new to t, in declaration order.
+	if defs != nil {
+		for _, name := range defs.Keys() {
+			newName(name)
+		}
+	}
+	if len(synthetic) > 0 {
+		block := make([]definition, len(synthetic))
+		for i, sv := range synthetic {
+			block[i] = newDefinition(node.Synthetic, sv.Value)
+			o.own.set(sv.Name, &block[i])
+			newName(sv.Name)
 		}
 	}
 	return o, nil
