@@ -56,7 +56,7 @@ const busybox = "/bin/busybox"
 var busyboxApplets = []string{
 	"sh", "true", "false", "cat", "echo", "id", "ls", "sleep", "touch", "mkdir", "rm", "env", "pwd",
 	"nc", "wget", "stat", "chmod", "tty", "test", "grep", "kill", "ps", "hostname", "sha256sum",
-	"mount", "wc", "head", "find", "cp", "cut", "tail", "unshare",
+	"mount", "wc", "head", "find", "cp", "cut", "tail", "unshare", "stty",
 }
 
 // busyboxTree writes a root file system of Debian's static busybox and its

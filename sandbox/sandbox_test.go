@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bstgo/bst/cas"
 )
 
@@ -817,4 +819,47 @@ func hostMounts(t *testing.T, dir string) string {
 		}
 	}
 	return strings.Join(found, "\n")
+}
+
+// openPty opens a pseudo-terminal pair: the test plays the terminal
+// emulator on the master, bst's standard input is the slave.
+func openPty(t *testing.T) (master, slave *os.File) {
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	must(t, unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0))
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	must(t, err)
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	return m, s
+}
+
+// TestTtyFollowsTheCallersTerminal: with a terminal as Stdin, the
+// sandbox's terminal has its size, and the caller's terminal is in raw
+// mode while the command runs and restored after.
+func TestTtyFollowsTheCallersTerminal(t *testing.T) {
+	f := newFixture(t)
+	master, slave := openPty(t)
+	go io.Copy(io.Discard, master)
+	must(t, unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 77}))
+	before, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+	must(t, err)
+	var out bytes.Buffer
+	code, err := f.sb.Run(context.Background(), Config{Root: f.root, Env: env, Tty: true, Stdin: slave, Stdout: &out,
+		Args: []string{"sh", "-c", "stty size"}})
+	if err != nil || code != 0 {
+		t.Fatalf("%d, %v: %q", code, err, out.String())
+	}
+	if got := strings.TrimSpace(strings.ReplaceAll(out.String(), "\r", "")); got != "33 77" {
+		t.Errorf("size inside %q, want 33 77", got)
+	}
+	after, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+	must(t, err)
+	if *after != *before {
+		t.Errorf("the caller's terminal was not restored: %+v, was %+v", after, before)
+	}
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // ttyConn is the host side of a sandbox's pseudo-terminal: libcontainer
@@ -21,6 +23,8 @@ type ttyConn struct {
 	in            io.Reader
 	out           io.Writer
 	done          sync.WaitGroup
+	stopResize    func()
+	restore       func()
 }
 
 func newTTY(p *libcontainer.Process, in io.Reader, out io.Writer) (*ttyConn, error) {
@@ -43,6 +47,7 @@ func (t *ttyConn) start() error {
 		return fmt.Errorf("receiving the terminal: %w", err)
 	}
 	t.master = m
+	t.followSize()
 	if t.in != nil {
 		go io.Copy(m, t.in) // ends when the master is closed
 	}
@@ -61,7 +66,50 @@ func (t *ttyConn) start() error {
 // wait waits for the command's output to be copied.
 func (t *ttyConn) wait() { t.done.Wait() }
 
+// followSize gives the pty the size of the caller's terminal, when Stdin
+// is one, and keeps it so while the command runs (SIGWINCH); it puts that
+// terminal in raw mode meanwhile, so that every key reaches the command's
+// terminal (Ctrl-C included) and is echoed by it alone.
+func (t *ttyConn) followSize() {
+	f, ok := t.in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return
+	}
+	if state, err := term.MakeRaw(int(f.Fd())); err == nil {
+		t.restore = func() { term.Restore(int(f.Fd()), state) }
+	}
+	resize := func() {
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil {
+			unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
+		}
+	}
+	resize()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, unix.SIGWINCH)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-sig:
+				resize()
+			case <-done:
+				return
+			}
+		}
+	}()
+	t.stopResize = func() {
+		signal.Stop(sig)
+		close(done)
+	}
+}
+
 func (t *ttyConn) close() {
+	if t.stopResize != nil {
+		t.stopResize()
+	}
+	if t.restore != nil {
+		t.restore()
+	}
 	if t.master != nil {
 		t.master.Close()
 	}
