@@ -692,20 +692,29 @@ func (s *gitSource) StageFetched(ctx context.Context, fc *source.FetchContext) (
 	if err := s.validate(ctx, g, top); err != nil {
 		return cas.Digest{}, err
 	}
-	tmp, err := fc.TempDir("git-")
-	if err != nil {
-		return cas.Digest{}, err
-	}
-	defer fc.RemoveLater(tmp)
 	fc.Status("Staging %s", source.Redact(s.URL))
-	if err := g.checkout(ctx, top, tmp); err != nil {
-		return cas.Digest{}, err
-	}
-	err = s.walkSubmodules(ctx, g, top, true, func(r *gitRepo) error { return g.checkout(ctx, r, tmp) })
-	if err != nil {
-		return cas.Digest{}, err
-	}
-	return fc.Capture(ctx, tmp)
+	// The checkout is about the size of the packed history, often less.
+	return fc.ExtractAndCapture(ctx, "git-", dirSize(filepath.Join(top.mirror, "objects")), func(tmp string) (string, error) {
+		if err := g.checkout(ctx, top, tmp); err != nil {
+			return "", err
+		}
+		err := s.walkSubmodules(ctx, g, top, true, func(r *gitRepo) error { return g.checkout(ctx, r, tmp) })
+		return tmp, err
+	})
+}
+
+// dirSize adds up the sizes of the files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 func (s *gitSource) Stage(ctx context.Context, store *cas.LocalStore) (cas.Digest, error) {

@@ -92,6 +92,7 @@ func newEnv(t *testing.T, p *source.Project) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(env.Close)
 	te.Env = env
 	return te
 }

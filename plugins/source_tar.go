@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"io"
+	"os"
 
 	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/source"
@@ -32,19 +33,18 @@ func (s *tarSource) Track(ctx context.Context, fc *source.FetchContext) (*source
 // StageFetched extracts the tarball (safely: see source.ExtractTar) into
 // a temporary directory and stores its base directory.
 func (s *tarSource) StageFetched(ctx context.Context, fc *source.FetchContext) (cas.Digest, error) {
-	tmp, err := fc.TempDir("tar-")
-	if err != nil {
-		return cas.Digest{}, err
-	}
-	defer fc.RemoveLater(tmp)
-	var dir string
-	err = source.VerifyDownload(s.mirrorFile(fc, "tar"), s.Ref, func(r io.Reader) error {
-		var err error
-		dir, err = source.ExtractTar(ctx, r, tmp, source.ExtractOptions{
-			BaseDir: s.BaseDir,
-			Warn:    func(msg string) { fc.Warn("", "%s", msg) },
+	p := s.mirrorFile(fc, "tar")
+	d, err := fc.ExtractAndCapture(ctx, "tar-", fileSize(p), func(tmp string) (string, error) {
+		var dir string
+		err := source.VerifyDownload(p, s.Ref, func(r io.Reader) error {
+			var err error
+			dir, err = source.ExtractTar(ctx, r, tmp, source.ExtractOptions{
+				BaseDir: s.BaseDir,
+				Warn:    func(msg string) { fc.Warn("", "%s", msg) },
+			})
+			return err
 		})
-		return err
+		return dir, err
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -52,7 +52,16 @@ func (s *tarSource) StageFetched(ctx context.Context, fc *source.FetchContext) (
 		}
 		return cas.Digest{}, fc.Errorf("error staging source %s: %v", source.Redact(s.URL), err)
 	}
-	return fc.Capture(ctx, dir)
+	return d, nil
+}
+
+// fileSize is the size of the file at p, or 0.
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
 
 func (s *tarSource) Stage(ctx context.Context, store *cas.LocalStore) (cas.Digest, error) {

@@ -58,18 +58,16 @@ func (s *zipSource) Track(ctx context.Context, fc *source.FetchContext) (*source
 
 // StageFetched extracts the archive (see source.ExtractZip) and stores it.
 func (s *zipSource) StageFetched(ctx context.Context, fc *source.FetchContext) (cas.Digest, error) {
-	tmp, err := fc.TempDir("zip-")
-	if err != nil {
-		return cas.Digest{}, err
-	}
-	defer fc.RemoveLater(tmp)
+	p := s.mirrorFile(fc, "zip")
 	// A zip is read from its end: check the whole file first.
-	if err := source.VerifyDownload(s.mirrorFile(fc, "zip"), s.Ref, func(io.Reader) error { return nil }); err != nil {
+	if err := source.VerifyDownload(p, s.Ref, func(io.Reader) error { return nil }); err != nil {
 		return cas.Digest{}, fc.Errorf("error staging source %s: %v", source.Redact(s.URL), err)
 	}
-	err = source.ExtractZip(ctx, s.mirrorFile(fc, "zip"), tmp, source.ExtractOptions{
-		BaseDir: s.BaseDir,
-		Warn:    func(msg string) { fc.Warn("", "%s", msg) },
+	d, err := fc.ExtractAndCapture(ctx, "zip-", fileSize(p), func(tmp string) (string, error) {
+		return tmp, source.ExtractZip(ctx, p, tmp, source.ExtractOptions{
+			BaseDir: s.BaseDir,
+			Warn:    func(msg string) { fc.Warn("", "%s", msg) },
+		})
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -77,7 +75,7 @@ func (s *zipSource) StageFetched(ctx context.Context, fc *source.FetchContext) (
 		}
 		return cas.Digest{}, fc.Errorf("error staging source %s: %v", source.Redact(s.URL), err)
 	}
-	return fc.Capture(ctx, tmp)
+	return d, nil
 }
 
 func (s *zipSource) Stage(ctx context.Context, store *cas.LocalStore) (cas.Digest, error) {

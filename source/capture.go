@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/bstgo/bst/cas"
@@ -77,7 +78,13 @@ func (env *Env) captureBatch(ctx context.Context, batch []*captureReq) {
 		alone(batch[0])
 		return
 	}
-	parent, err := os.MkdirTemp(env.tmp, "batch-")
+	// The batch is made by renaming each directory into one parent, on
+	// the file system of the first; the others are captured alone.
+	base := env.tmp
+	if env.scratch != "" && strings.HasPrefix(batch[0].dir, env.scratch+string(filepath.Separator)) {
+		base = env.scratch
+	}
+	parent, err := os.MkdirTemp(base, "batch-")
 	if err != nil {
 		for _, r := range batch {
 			alone(r)

@@ -118,6 +118,8 @@ type Options struct {
 	Log func(Message)
 	// Projects are the projects whose sources may be fetched, by name.
 	Projects []*Project
+	// NoScratch keeps extraction on disk, never on a tmpfs.
+	NoScratch bool
 }
 
 // Env is everything fetching, tracking and staging sources use: one per
@@ -135,6 +137,7 @@ type Env struct {
 	log                      func(Message)
 	projects                 map[string]*Project
 	tmp                      string
+	scratch                  string // a private directory on a tmpfs, or ""
 
 	locks  keyedMutex
 	flight flightGroup
@@ -183,6 +186,14 @@ func (e *Env) Wait() {
 	e.trashWG.Wait()
 }
 
+// Close waits like Wait and removes the Env's scratch directory.
+func (e *Env) Close() {
+	e.Wait()
+	if e.scratch != "" {
+		os.RemoveAll(e.scratch)
+	}
+}
+
 // NewEnv checks o and prepares the directories.
 func NewEnv(o Options) (*Env, error) {
 	if o.Store == nil {
@@ -227,6 +238,9 @@ func NewEnv(o Options) (*Env, error) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("preparing %s: %w", d, err)
 		}
+	}
+	if !o.NoScratch {
+		e.scratch = findScratch()
 	}
 	return e, nil
 }

@@ -28,6 +28,7 @@ func newTestEnv(t *testing.T, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(env.Close)
 	return env
 }
 

@@ -295,7 +295,7 @@ none is given) and keep them in the source cache, ready to build offline.
 			if err != nil {
 				return err
 			}
-			defer s.env.Wait()
+			defer s.env.Close()
 			elements := element.Select(s.l.targets, sel, s.l.except)
 			if err := assertResolved(elements); err != nil {
 				return err
@@ -356,7 +356,7 @@ tracks the element it filters.`,
 			if err != nil {
 				return err
 			}
-			defer s.env.Wait()
+			defer s.env.Close()
 			elements := element.Select(s.l.targets, sel, s.l.except)
 			if sel == element.SelectNone {
 				elements = redirect(elements)
@@ -499,7 +499,7 @@ runs build commands, and a build.sh running them all in order.`,
 			if err != nil {
 				return err
 			}
-			defer s.env.Wait()
+			defer s.env.Close()
 			elements := element.Select(s.l.targets, sel, s.l.except)
 			if err := assertResolved(elements); err != nil {
 				return err
