@@ -53,12 +53,11 @@ func stageLayout(ctx context.Context, b element.Build, groups map[string][]*elem
 	return tree.Digest(ctx)
 }
 
-// integrationCommands are the integration commands of elements and their
-// runtime dependencies, in staging order, each run from / with its own
-// element's environment.
+// integrationCommands are the integration commands of elements, in the
+// order given, each run from / with its own element's environment.
 func integrationCommands(elements []*element.Element) []element.Command {
 	var cmds []element.Command
-	for _, d := range element.Dependencies(elements, element.ScopeRun) {
+	for _, d := range elements {
 		list := d.Public.Get("bst").Get("integration-commands")
 		if list == nil {
 			continue
@@ -70,9 +69,17 @@ func integrationCommands(elements []*element.Element) []element.Command {
 	return cmds
 }
 
-// integrate runs the integration commands of what is staged at / and
-// returns the integrated root.
+// integrate runs the integration commands of what is staged at / —
+// elements and their runtime dependencies — and returns the integrated
+// root.
 func integrate(ctx context.Context, b element.Build, root cas.Digest, elements []*element.Element) (cas.Digest, error) {
+	return runIntegration(ctx, b, root, element.Dependencies(elements, element.ScopeRun))
+}
+
+// runIntegration runs the integration commands of exactly elements, in
+// order, over root with the root writable, and returns the changed root
+// (root itself when there are none).
+func runIntegration(ctx context.Context, b element.Build, root cas.Digest, elements []*element.Element) (cas.Digest, error) {
 	cmds := integrationCommands(elements)
 	if len(cmds) == 0 {
 		return root, nil
@@ -86,6 +93,58 @@ func integrate(ctx context.Context, b element.Build, root cas.Digest, elements [
 		return cas.Digest{}, fmt.Errorf("integrating the sandbox: %w", err)
 	}
 	return res.Root, nil
+}
+
+// StageRuntime stages the artifacts of elements, in the order given, at /
+// and, when integrate is set, runs the integration commands of each of
+// them over the result: the root of a runtime shell (the element and its
+// runtime dependencies) and of `bst artifact checkout` (what --deps
+// selects), as BuildStream prepares them.
+func StageRuntime(ctx context.Context, b element.Build, elements []*element.Element, integrate bool) (cas.Digest, error) {
+	tree := b.Store().NewTree()
+	if err := b.StageArtifacts(ctx, tree, elements, "/", element.AllFiles); err != nil {
+		return cas.Digest{}, err
+	}
+	root, err := tree.Digest(ctx)
+	if err != nil || !integrate {
+		return root, err
+	}
+	return runIntegration(ctx, b, root, elements)
+}
+
+// StageBuild stages the sandbox b's element builds in, as its kind stages
+// it for its build: spec holds the root and the writable directories (no
+// commands), at the working directory and environment the build's
+// commands run with. It is what `bst shell --build` runs its command in.
+// Kinds that run no commands get what BuildStream's stage them: compose
+// its build dependencies at / (not integrated), filter its dependency's
+// selected domains, the others an empty root, at /.
+func StageBuild(ctx context.Context, b element.Build) (spec element.RunSpec, at element.Command, err error) {
+	e := b.Element()
+	at = element.Command{Cwd: "/", Env: e.Environment}
+	var root cas.Digest
+	switch c := e.KindConfig.(type) {
+	case *buildElementConfig:
+		return c.stageBuild(ctx, b)
+	case *scriptConfig:
+		return c.stageBuild(ctx, b)
+	case composeConfig:
+		tree := b.Store().NewTree()
+		if err := b.StageArtifacts(ctx, tree, element.Dependencies([]*element.Element{e}, element.ScopeBuild), "/", element.AllFiles); err != nil {
+			return spec, at, err
+		}
+		root, err = tree.Digest(ctx)
+	case filterConfig:
+		tree := b.Store().NewTree()
+		sel := element.SplitSelection{Include: c.include, Exclude: c.exclude, Orphans: c.orphans}
+		if err := b.StageArtifacts(ctx, tree, e.BuildDeps()[:1], "/", sel); err != nil {
+			return spec, at, err
+		}
+		root, err = tree.Digest(ctx)
+	default:
+		root, err = b.Store().NewTree().Digest(ctx)
+	}
+	return element.RunSpec{Root: root}, at, err
 }
 
 func runner(b element.Build) (element.Runner, error) {
@@ -130,28 +189,23 @@ func digestEnvironment(ctx context.Context, b element.Build, byVar map[string][]
 	return out, nil
 }
 
-// Assemble builds a BuildElement (manual and the build systems): the
-// dependencies staged at their locations, those at / integrated, the
-// sources at %{build-root}, then configure, build, install and strip
-// commands run from %{build-root}/%{command-subdir} with a read-only root,
-// and %{install-root} collected.
-func (c *buildElementConfig) Assemble(ctx context.Context, b element.Build) (element.Output, error) {
+// stageBuild stages a BuildElement's build: the dependencies at their
+// locations, those at / integrated, the sources at %{build-root}, an empty
+// %{install-root}; the commands run from %{build-root}/%{command-subdir}
+// with the element's environment and its digest-environment variables.
+func (c *buildElementConfig) stageBuild(ctx context.Context, b element.Build) (element.RunSpec, element.Command, error) {
 	e := b.Element()
-	r, err := runner(b)
-	if err != nil {
-		return element.Output{}, err
-	}
 	groups, locs := layout(e)
 	root, err := stageLayout(ctx, b, groups, locs)
 	if err != nil {
-		return element.Output{}, err
+		return element.RunSpec{}, element.Command{}, err
 	}
 	if root, err = integrate(ctx, b, root, groups["/"]); err != nil {
-		return element.Output{}, err
+		return element.RunSpec{}, element.Command{}, err
 	}
 	sources, err := b.Sources(ctx)
 	if err != nil {
-		return element.Output{}, err
+		return element.RunSpec{}, element.Command{}, err
 	}
 	buildRoot, _ := e.Variables.Get("build-root")
 	installRoot, _ := e.Variables.Get("install-root")
@@ -171,26 +225,42 @@ func (c *buildElementConfig) Assemble(ctx context.Context, b element.Build) (ele
 		}
 		extra, err := digestEnvironment(ctx, b, byVar)
 		if err != nil {
-			return element.Output{}, err
+			return element.RunSpec{}, element.Command{}, err
 		}
 		env = withVariables(env, extra)
 	}
-	var cmds []element.Command
-	for i := range commandSteps {
-		for _, cmd := range shellCommands(e, cwd, c.commands[i]) {
-			cmd.Env = env
-			cmds = append(cmds, cmd)
-		}
-	}
-	res, err := r.Run(ctx, element.RunSpec{
-		Label: "Running commands",
-		Root:  root,
+	spec := element.RunSpec{
+		Root: root,
 		Dirs: []element.WritableDir{
 			{Path: buildRoot, Initial: sources},
 			{Path: installRoot, Capture: true},
 		},
-		Commands: cmds,
-	})
+	}
+	return spec, element.Command{Cwd: cwd, Env: env}, nil
+}
+
+// Assemble builds a BuildElement (manual and the build systems) in the
+// sandbox stageBuild makes: configure, build, install and strip commands
+// run in one batch with a read-only root, and %{install-root} is
+// collected.
+func (c *buildElementConfig) Assemble(ctx context.Context, b element.Build) (element.Output, error) {
+	e := b.Element()
+	r, err := runner(b)
+	if err != nil {
+		return element.Output{}, err
+	}
+	spec, at, err := c.stageBuild(ctx, b)
+	if err != nil {
+		return element.Output{}, err
+	}
+	for i := range commandSteps {
+		for _, cmd := range shellCommands(e, at.Cwd, c.commands[i]) {
+			cmd.Env = at.Env
+			spec.Commands = append(spec.Commands, cmd)
+		}
+	}
+	spec.Label = "Running commands"
+	res, err := r.Run(ctx, spec)
 	return element.Output{Files: res.Dirs[1]}, err
 }
 
@@ -209,29 +279,41 @@ func withVariables(env, vars []element.Variable) []element.Variable {
 	return append(out, vars...)
 }
 
-// Assemble runs a script element's commands over its staged and
-// integrated dependencies, from %{cwd}, with a root writable unless
-// root-read-only, and collects %{install-root}.
+// stageBuild stages a script element's dependencies at their locations,
+// integrates those at /, and gives a writable root unless root-read-only;
+// the commands run from %{cwd}, and %{install-root} is collected.
+func (c *scriptConfig) stageBuild(ctx context.Context, b element.Build) (element.RunSpec, element.Command, error) {
+	e := b.Element()
+	groups, locs := layout(e)
+	root, err := stageLayout(ctx, b, groups, locs)
+	if err != nil {
+		return element.RunSpec{}, element.Command{}, err
+	}
+	if root, err = integrate(ctx, b, root, groups["/"]); err != nil {
+		return element.RunSpec{}, element.Command{}, err
+	}
+	spec := element.RunSpec{
+		Root:         root,
+		RootWritable: !c.rootReadOnly,
+		Dirs:         []element.WritableDir{{Path: c.installRoot, Capture: true}},
+	}
+	return spec, element.Command{Cwd: c.cwd, Env: e.Environment}, nil
+}
+
+// Assemble runs a script element's commands in the sandbox stageBuild
+// makes and collects %{install-root}.
 func (c *scriptConfig) Assemble(ctx context.Context, b element.Build) (element.Output, error) {
 	e := b.Element()
 	r, err := runner(b)
 	if err != nil {
 		return element.Output{}, err
 	}
-	groups, locs := layout(e)
-	root, err := stageLayout(ctx, b, groups, locs)
+	spec, at, err := c.stageBuild(ctx, b)
 	if err != nil {
 		return element.Output{}, err
 	}
-	if root, err = integrate(ctx, b, root, groups["/"]); err != nil {
-		return element.Output{}, err
-	}
-	res, err := r.Run(ctx, element.RunSpec{
-		Label:        "Running commands",
-		Root:         root,
-		RootWritable: !c.rootReadOnly,
-		Dirs:         []element.WritableDir{{Path: c.installRoot, Capture: true}},
-		Commands:     shellCommands(e, c.cwd, c.commands),
-	})
+	spec.Label = "Running commands"
+	spec.Commands = shellCommands(e, at.Cwd, c.commands)
+	res, err := r.Run(ctx, spec)
 	return element.Output{Files: res.Dirs[0]}, err
 }

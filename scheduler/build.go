@@ -4,17 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/cas/artifactpb"
 	"github.com/bstgo/bst/element"
 	"github.com/bstgo/bst/loader/node"
-	"github.com/bstgo/bst/source"
 )
 
 // buildOne builds e and caches its artifact, a failed one if the build
@@ -30,7 +27,7 @@ func (r *runner) buildOne(ctx context.Context, e *element.Element) error {
 	fmt.Fprintf(logFile, "bst %s - %s\n", "2", start.Format(time.RFC1123))
 	r.emit(Event{Kind: Start, Action: "build", Element: e, LogFile: logPath})
 
-	b := &build{r: r, e: e, log: logFile}
+	b := &build{r: r, e: e, log: logFile, action: "build"}
 	out, buildErr := r.assemble(ctx, b)
 	if buildErr != nil && (ctx.Err() != nil || isInfrastructure(buildErr)) {
 		fmt.Fprintf(logFile, "\nFAILURE: %v\n", buildErr)
@@ -95,80 +92,6 @@ func (r *runner) openLog(e *element.Element, action string, t time.Time) (string
 	return p, f, nil
 }
 
-// build implements element.Build for one element.
-type build struct {
-	r   *runner
-	e   *element.Element
-	log io.Writer
-}
-
-func (b *build) Element() *element.Element { return b.e }
-func (b *build) Store() *cas.LocalStore    { return b.r.opts.Artifacts.Store() }
-
-func (b *build) Status(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	fmt.Fprintln(b.log, msg)
-	b.r.emit(Event{Kind: Info, Action: "build", Element: b.e, Message: msg})
-}
-
-// Files returns the files of dep's artifact, which the plan guarantees is
-// cached.
-func (b *build) Files(dep *element.Element) cas.Digest {
-	a, err := b.r.opts.Artifacts.Get(Ref(dep))
-	if err != nil {
-		return cas.Digest{}
-	}
-	d, _ := cas.DigestFromProto(a.Files)
-	return d
-}
-
-// Sources stages each source at its directory, in order, into one tree.
-func (b *build) Sources(ctx context.Context) (cas.Digest, error) {
-	tree := b.Store().NewTree()
-	for _, s := range b.e.Sources {
-		st, ok := s.Plugin.(source.Stager)
-		if !ok {
-			return cas.Digest{}, fmt.Errorf("%s: staging '%s' sources needs fetching, which this bst does not do yet", b.e.Name, s.Kind)
-		}
-		b.Status("Staging %s source", s.Kind)
-		d, err := st.Stage(ctx, b.Store())
-		if err != nil {
-			return cas.Digest{}, err
-		}
-		if _, err := tree.Import(ctx, d, s.Directory, nil); err != nil {
-			return cas.Digest{}, fmt.Errorf("%s: staging sources: %w", b.e.Name, err)
-		}
-	}
-	return tree.Digest(ctx)
-}
-
-// StageArtifacts imports the dependencies' artifacts into tree.
-func (b *build) StageArtifacts(ctx context.Context, tree *cas.Tree, deps []*element.Element, at string, sel element.SplitSelection) error {
-	for _, d := range deps {
-		files := b.Files(d)
-		if files.IsZero() {
-			return fmt.Errorf("%s: the artifact of %s is not cached", b.e.Name, d.Name)
-		}
-		sr, err := d.Splits()
-		if err != nil {
-			return err
-		}
-		keep := sr.Filter(sel.Include, sel.Exclude, sel.Orphans)
-		b.Status("Staging %s/%s", d.Name, shortKey(d.Keys.Strong))
-		res, err := tree.Import(ctx, files, at, keep)
-		if err != nil {
-			return fmt.Errorf("%s: staging %s: %w", b.e.Name, d.Name, err)
-		}
-		if len(res.Overwritten) > 0 {
-			if err := b.warn("overlaps", fmt.Sprintf("%s: staging %s overwrote %d files: %s", b.e.Name, d.Name,
-				len(res.Overwritten), strings.Join(firstN(res.Overwritten, 10), ", "))); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // warn reports a warning, which fails the build when the project lists
 // its token in fatal-warnings.
 func (b *build) warn(token, msg string) error {
@@ -178,7 +101,7 @@ func (b *build) warn(token, msg string) error {
 		}
 	}
 	fmt.Fprintf(b.log, "WARNING [%s]: %s\n", token, msg)
-	b.r.emit(Event{Kind: Warning, Action: "build", Element: b.e, Message: msg + " [" + token + "]"})
+	b.r.emit(Event{Kind: Warning, Action: b.action, Element: b.e, Message: msg + " [" + token + "]"})
 	return nil
 }
 

@@ -12,10 +12,11 @@ import (
 
 	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/element"
-	"github.com/bstgo/bst/sandbox"
 )
 
-// Run runs a batch of commands in the sandbox (element.Runner).
+// Run runs a batch of commands in the sandbox (element.Runner). With
+// RootWritable the commands may change anything in the root, and the
+// changed root is returned when they succeed.
 func (b *build) Run(ctx context.Context, spec element.RunSpec) (element.RunResult, error) {
 	res := element.RunResult{Dirs: make([]cas.Digest, len(spec.Dirs))}
 	sb := b.r.opts.Sandbox
@@ -27,47 +28,15 @@ func (b *build) Run(ctx context.Context, spec element.RunSpec) (element.RunResul
 		return res, nil
 	}
 	store := b.Store()
-	work, err := os.MkdirTemp(b.r.opts.BuildDir, cas.NormalName(b.e.Name)+"-")
+	work, err := b.workDir()
 	if err != nil {
-		return res, fmt.Errorf("creating the build directory: %w", err)
+		return res, err
 	}
 	defer removeAll(work)
-
-	cfg := sandbox.Config{Root: spec.Root, Network: spec.Network}
-	// A writable root is staged as writable copies of its top-level
-	// directories; its top-level symlinks and files stay in a read-only
-	// skeleton root.
-	var rootDirs []string
-	if spec.RootWritable {
-		skeleton, dirs, err := splitRoot(ctx, store, spec.Root)
-		if err != nil {
-			return res, err
-		}
-		cfg.Root = skeleton
-		for name, d := range dirs {
-			host := filepath.Join(work, "root", name)
-			if err := store.StageTree(ctx, d, host, cas.StageOptions{Copy: true}); err != nil {
-				return res, err
-			}
-			cfg.Writable = append(cfg.Writable, sandbox.WritableDir{Path: "/" + name, HostPath: host})
-			rootDirs = append(rootDirs, name)
-		}
+	cfg, hostDirs, err := b.sandboxConfig(ctx, work, spec)
+	if err != nil {
+		return res, err
 	}
-	hostDirs := make([]string, len(spec.Dirs))
-	for i, d := range spec.Dirs {
-		host := filepath.Join(work, fmt.Sprintf("dir%d", i))
-		if d.Initial.IsZero() {
-			err = os.MkdirAll(host, 0o755)
-		} else {
-			err = store.StageTree(ctx, d.Initial, host, cas.StageOptions{Copy: true})
-		}
-		if err != nil {
-			return res, fmt.Errorf("staging %s: %w", d.Path, err)
-		}
-		hostDirs[i] = host
-		cfg.Writable = append(cfg.Writable, sandbox.WritableDir{Path: d.Path, HostPath: host})
-	}
-
 	first := spec.Commands[0]
 	cfg.Cwd = first.Cwd
 	for _, v := range first.Env {
@@ -81,13 +50,13 @@ func (b *build) Run(ctx context.Context, spec element.RunSpec) (element.RunResul
 	for _, c := range spec.Commands {
 		fmt.Fprintf(b.log, "Running command: %s\n", c.Label)
 	}
-	code, err := sb.Run(ctx, cfg)
+	out, err := sb.Exec(ctx, cfg)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", b.e.Name, err)
 	}
 	var runErr error
-	if code != 0 {
-		runErr = &element.CommandError{Label: failedLabel(spec.Commands), ExitCode: code}
+	if out.ExitCode != 0 {
+		runErr = &element.CommandError{Label: failedLabel(spec.Commands), ExitCode: out.ExitCode}
 	}
 	for i, d := range spec.Dirs {
 		if !d.Capture {
@@ -98,19 +67,7 @@ func (b *build) Run(ctx context.Context, spec element.RunSpec) (element.RunResul
 		}
 	}
 	if spec.RootWritable && runErr == nil {
-		tree := store.LoadTree(cfg.Root)
-		for _, name := range rootDirs {
-			d, err := store.CaptureTree(ctx, filepath.Join(work, "root", name))
-			if err != nil {
-				return res, fmt.Errorf("collecting /%s: %w", name, err)
-			}
-			if _, err := tree.Import(ctx, d, "/"+name, nil); err != nil {
-				return res, err
-			}
-		}
-		if res.Root, err = tree.Digest(ctx); err != nil {
-			return res, err
-		}
+		res.Root = out.Root
 	}
 	return res, runErr
 }
@@ -122,26 +79,6 @@ func failedLabel(cmds []element.Command) string {
 		return cmds[0].Label
 	}
 	return fmt.Sprintf("one of %d commands (see the log)", len(cmds))
-}
-
-// splitRoot separates a root's top-level directories, returned by name,
-// from a skeleton holding its other top-level entries.
-func splitRoot(ctx context.Context, s *cas.LocalStore, root cas.Digest) (cas.Digest, map[string]cas.Digest, error) {
-	dir, err := s.ReadDirectory(ctx, root)
-	if err != nil {
-		return cas.Digest{}, nil, err
-	}
-	dirs := map[string]cas.Digest{}
-	for _, sd := range dir.Directories {
-		d, err := cas.DigestFromProto(sd.Digest)
-		if err != nil {
-			return cas.Digest{}, nil, err
-		}
-		dirs[sd.Name] = d
-	}
-	dir.Directories = nil
-	skeleton, err := s.PutDirectory(ctx, dir)
-	return skeleton, dirs, err
 }
 
 // batchScript joins commands into one script as BuildStream's batches do:
