@@ -59,8 +59,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // rewriteOptionArgs turns BuildStream's two-valued `-o KEY VALUE` (and
-// `--option KEY VALUE`) into `--option=KEY=VALUE`, which the flag parser
-// understands. Arguments after `--` are left alone.
+// `--option KEY VALUE`) into `--option=KEY=VALUE`, and `--mount HOSTPATH
+// PATH` into one argument, which the flag parser understands. Arguments
+// after `--` are left alone.
 func rewriteOptionArgs(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
@@ -71,6 +72,13 @@ func rewriteOptionArgs(args []string) []string {
 		}
 		if (a == "-o" || a == "--option") && i+2 < len(args) {
 			out = append(out, fmt.Sprintf("--option=%s=%s", args[i+1], args[i+2]))
+			i += 2
+			continue
+		}
+		// bst shell's `--mount HOSTPATH PATH`, joined by a NUL, which no
+		// argument can hold.
+		if a == "--mount" && i+2 < len(args) {
+			out = append(out, "--mount="+args[i+1]+"\x00"+args[i+2])
 			i += 2
 			continue
 		}
