@@ -8,11 +8,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/sandbox"
+	"github.com/bstgo/bst/scheduler"
+	"github.com/bstgo/bst/ui"
 )
 
 func newArtifactCheckoutCommand(a *app) *cobra.Command {
@@ -29,11 +33,24 @@ a directory (default: the element's name without .bst, in the current
 directory) or a tarball (--tar FILE, - for standard output; compression from
 the file name or --compression).
 
+Unless --no-integrate is given, the integration commands of the elements
+checked out are run over their files in the sandbox, whose root they may
+change anywhere, and the integrated files are checked out. (Artifact refs are
+checked out as they are: their integration commands are not run.)
+
 Files are written as ordinary, writable files unless --hardlinks asks for
 hardlinks to the local cache's read-only objects, which is faster but shares
 the files with the cache.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			integrate = integrate && !noInteg
+			if integrate {
+				// Integration commands run in sandboxes: seal the binary
+				// first (this re-executes bst once, before anything else).
+				if err := sandbox.Seal(); err != nil {
+					return err
+				}
+			}
 			switch {
 			case hardlinks && tarPath != "":
 				return &usageError{"options --hardlinks and --tar conflict"}
@@ -58,8 +75,7 @@ the files with the cache.`,
 			if len(targets) == 0 {
 				return &usageError{"no artifact to check out: name an element or a ref"}
 			}
-			integrate = integrate && !noInteg
-			root, err := checkoutTree(c.Context(), artifacts, targets, integrate)
+			root, err := a.checkoutTree(c.Context(), artifacts, targets, integrate)
 			if err != nil {
 				return err
 			}
@@ -94,9 +110,11 @@ the files with the cache.`,
 	return c
 }
 
-// checkoutTree merges the targets' artifact files, in order.
-func checkoutTree(ctx context.Context, artifacts *cas.ArtifactCache, targets []artifactTarget, integrate bool) (cas.Digest, error) {
-	tree := artifacts.Store().NewTree()
+// checkoutTree is what a checkout writes: the targets' artifact files
+// merged in order, integrated when integrate is set and the targets are
+// elements.
+func (a *app) checkoutTree(ctx context.Context, artifacts *cas.ArtifactCache, targets []artifactTarget, integrate bool) (cas.Digest, error) {
+	var elements []*element.Element
 	for _, t := range targets {
 		art, err := t.get(artifacts)
 		if err != nil {
@@ -108,8 +126,18 @@ func checkoutTree(ctx context.Context, artifacts *cas.ArtifactCache, targets []a
 		if !art.BuildSuccess {
 			return cas.Digest{}, fmt.Errorf("artifact %s is of a failed build", t.name)
 		}
-		if integrate && t.element != nil && hasIntegration(t.element) {
-			return cas.Digest{}, fmt.Errorf("%s has integration commands, which need the build sandbox that this bst does not have yet: use --no-integrate", t.name)
+		if t.element != nil {
+			elements = append(elements, t.element)
+		}
+	}
+	if len(elements) == len(targets) {
+		return a.stageElements(ctx, artifacts, elements, integrate)
+	}
+	tree := artifacts.Store().NewTree()
+	for _, t := range targets {
+		art, err := t.get(artifacts)
+		if err != nil {
+			return cas.Digest{}, err
 		}
 		files, err := cas.DigestFromProto(art.Files)
 		if err != nil {
@@ -122,9 +150,38 @@ func checkoutTree(ctx context.Context, artifacts *cas.ArtifactCache, targets []a
 	return tree.Digest(ctx)
 }
 
-func hasIntegration(e *element.Element) bool {
-	cmds := e.Public.Get("bst").Get("integration-commands")
-	return cmds != nil && cmds.Len() > 0
+// stageElements stages the elements' artifacts as a checkout does, with
+// the build's staging code, integrating them in the sandbox when
+// integrate is set.
+func (a *app) stageElements(ctx context.Context, artifacts *cas.ArtifactCache, elements []*element.Element, integrate bool) (cas.Digest, error) {
+	uc, err := a.userConfig()
+	if err != nil {
+		return cas.Digest{}, err
+	}
+	opts := scheduler.Options{
+		Artifacts: artifacts,
+		Lookup:    scheduler.NewLookup(artifacts),
+		LogDir:    uc.LogDir,
+	}
+	if a.project != nil {
+		opts.FatalWarnings = map[string][]string{a.project.Name: a.project.FatalWarnings}
+	}
+	logger := ui.NewLogger(a.stderr, time.Now(), uc.KeyLength)
+	opts.Events = func(ev scheduler.Event) {
+		if ev.Kind != scheduler.Info || a.verbose {
+			logger.Log(eventLine(ev))
+		}
+	}
+	if integrate {
+		opts.BuildDir = filepath.Join(artifacts.Store().Root(), "build")
+		sb, err := sandbox.New(ctx, sandbox.Options{Stager: artifacts.Store(), Dir: opts.BuildDir})
+		if err != nil {
+			return cas.Digest{}, err
+		}
+		defer sb.Close()
+		opts.Sandbox = sb
+	}
+	return scheduler.CheckoutRoot(ctx, opts, elements, integrate)
 }
 
 // prepareCheckoutDir makes sure dir can take a checkout: created if
