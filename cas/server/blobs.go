@@ -252,12 +252,23 @@ func (b *blobStore) noteReadError(d cas.Digest, err error) {
 	}
 }
 
+// touch marks d used if it is indexed, without looking at its file.
+func (b *blobStore) touch(d cas.Digest) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	el, ok := b.entries[d]
+	if ok {
+		b.lru.MoveToFront(el)
+	}
+	return ok
+}
+
 // read returns blob d, verified.
 func (b *blobStore) read(ctx context.Context, d cas.Digest) ([]byte, error) {
 	if d == cas.EmptyDigest {
 		return nil, nil
 	}
-	if !b.has(d) {
+	if !b.touch(d) {
 		return nil, fmt.Errorf("blob %s: %w", d, cas.ErrNotFound)
 	}
 	data, err := b.local.ReadBlob(ctx, d)
