@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -72,6 +73,18 @@ type Options struct {
 	// their writable directories while they build.
 	Sandbox  *sandbox.Sandbox
 	BuildDir string
+
+	// NeedsFetch tells which elements have sources to fetch before they
+	// build, and Fetch fetches them, on up to Fetchers workers.
+	NeedsFetch func(*element.Element) bool
+	Fetch      func(context.Context, *element.Element) error
+	Fetchers   int
+	// OnFailure, when set, decides what a failure leads to (the failure
+	// prompt of an interactive session); otherwise OnError does. It is
+	// called while no new job starts.
+	OnFailure func(e *element.Element, action string, err error) FailureAction
+	// Control, when set, can stop the run from outside.
+	Control *Control
 }
 
 // Result sums up a run.
@@ -125,17 +138,80 @@ func (r *runner) emit(ev Event) {
 }
 
 type jobState struct {
-	e       *element.Element
-	pending int // dependencies in the plan not built yet
-	rdeps   []*jobState
-	blocked bool
+	e        *element.Element
+	index    int // in plan order
+	priority int // the longest chain of jobs that wait for this one
+	pending  int // dependencies in the plan not built yet
+	rdeps    []*jobState
+	fetched  bool
+	failed   bool // this job failed
+	blocked  bool // something it needs failed
+	err      error
+	action   string // of the step that just ended: "fetch" or "build"
+}
+
+// FailureAction is what to do after a job failed, when Options.OnFailure
+// asks the user.
+type FailureAction int
+
+// The choices of the failure prompt.
+const (
+	// FailContinue goes on with whatever does not depend on the failure.
+	FailContinue FailureAction = iota
+	// FailQuit starts nothing new and stops when running jobs end.
+	FailQuit
+	// FailTerminate cancels running jobs and stops.
+	FailTerminate
+	// FailRetry runs the failed job again.
+	FailRetry
+)
+
+// Control lets the caller stop a run from outside, as Ctrl-C does.
+type Control struct {
+	mu        sync.Mutex
+	quit      bool
+	terminate context.CancelFunc
+}
+
+// Quit starts no new job; running ones finish.
+func (c *Control) Quit() {
+	c.mu.Lock()
+	c.quit = true
+	c.mu.Unlock()
+}
+
+// Terminate cancels running jobs.
+func (c *Control) Terminate() {
+	c.mu.Lock()
+	c.quit = true
+	t := c.terminate
+	c.mu.Unlock()
+	if t != nil {
+		t()
+	}
+}
+
+func (c *Control) quitting() bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.quit
 }
 
 func (r *runner) run(ctx context.Context, plan *Plan) (*Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c := r.opts.Control; c != nil {
+		c.mu.Lock()
+		c.terminate = cancel
+		c.mu.Unlock()
+	}
 	jobs := map[*element.Element]*jobState{}
 	order := make([]*jobState, 0, len(plan.Build))
-	for _, e := range plan.Build {
-		j := &jobState{e: e}
+	for i, e := range plan.Build {
+		j := &jobState{e: e, index: i}
 		jobs[e] = j
 		order = append(order, j)
 	}
@@ -149,63 +225,103 @@ func (r *runner) run(ctx context.Context, plan *Plan) (*Result, error) {
 			}
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Priorities: jobs on the longest remaining chains first, so the
+	// critical path is never waiting for a free builder.
+	for i := len(order) - 1; i >= 0; i-- {
+		j := order[i]
+		for _, rd := range j.rdeps {
+			j.priority = max(j.priority, rd.priority+1)
+		}
+	}
 
-	var ready []*jobState
+	fetchers := max(r.opts.Fetchers, 1)
+	var fetchReady, buildReady []*jobState
 	for _, j := range order {
-		if j.pending == 0 {
-			ready = append(ready, j)
+		if r.opts.NeedsFetch != nil && r.opts.NeedsFetch(j.e) {
+			fetchReady = append(fetchReady, j)
+		} else {
+			j.fetched = true
+			if j.pending == 0 {
+				buildReady = append(buildReady, j)
+			}
 		}
 	}
 	done := make(chan *jobState)
-	running := 0
+	fetching, building := 0, 0
 	stopping := false
 	var failed []*element.Element
 	for {
-		for !stopping && running < r.opts.Builders && len(ready) > 0 {
-			j := ready[0]
-			ready = ready[1:]
-			running++
+		stopping = stopping || r.opts.Control.quitting() || ctx.Err() != nil
+		for !stopping && fetching < fetchers && len(fetchReady) > 0 {
+			j := fetchReady[0]
+			fetchReady = fetchReady[1:]
+			fetching++
 			go func() {
+				j.action, j.err = "fetch", r.fetchOne(ctx, j.e)
+				done <- j
+			}()
+		}
+		for !stopping && building < r.opts.Builders && len(buildReady) > 0 {
+			j := popBest(&buildReady)
+			building++
+			go func() {
+				j.action = "build"
 				if r.opts.Lookup.Status(j.e) == Failed && !r.opts.RetryFailed {
-					r.emit(Event{Kind: Failure, Action: "build", Element: j.e,
-						Message: "the cached artifact is a failed build: build again with --retry-failed"})
-					j.blocked = true
+					j.err = errors.New("the cached artifact is a failed build: build again with --retry-failed")
+					r.emit(Event{Kind: Failure, Action: "build", Element: j.e, Message: j.err.Error()})
 				} else {
-					j.blocked = r.buildOne(ctx, j.e) != nil
+					j.err = r.buildOne(ctx, j.e)
 				}
 				done <- j
 			}()
 		}
-		if running == 0 {
+		if fetching+building == 0 {
 			break
 		}
 		j := <-done
-		running--
-		if j.blocked {
-			failed = append(failed, j.e)
-			switch r.opts.OnError {
-			case Continue:
-			case Terminate:
+		if j.action == "fetch" {
+			fetching--
+		} else {
+			building--
+		}
+		if j.err != nil {
+			switch r.failureAction(ctx, j) {
+			case FailRetry:
+				if j.action == "fetch" {
+					fetchReady = append(fetchReady, j)
+				} else {
+					buildReady = append(buildReady, j)
+				}
+				continue
+			case FailContinue:
+			case FailTerminate:
 				stopping = true
 				cancel()
 			default:
 				stopping = true
 			}
+			j.failed = true
+			failed = append(failed, j.e)
 			r.block(j)
+			continue
+		}
+		if j.action == "fetch" {
+			j.fetched = true
+			if j.pending == 0 && !j.blocked {
+				buildReady = append(buildReady, j)
+			}
 			continue
 		}
 		r.res.Built = append(r.res.Built, j.e)
 		for _, rd := range j.rdeps {
-			if rd.pending--; rd.pending == 0 && !rd.blocked {
-				ready = append(ready, rd)
+			if rd.pending--; rd.pending == 0 && rd.fetched && !rd.blocked {
+				buildReady = append(buildReady, rd)
 			}
 		}
 	}
 	r.res.Failed = failed
 	for _, j := range order {
-		if !containsElem(r.res.Built, j.e) && !containsElem(failed, j.e) {
+		if !containsElem(r.res.Built, j.e) && !j.failed {
 			r.res.Skipped = append(r.res.Skipped, j.e)
 		}
 	}
@@ -215,7 +331,56 @@ func (r *runner) run(ctx context.Context, plan *Plan) (*Result, error) {
 	if len(failed) > 0 {
 		return r.res, &FailedError{Failed: failed}
 	}
+	if len(r.res.Skipped) > 0 {
+		return r.res, errors.New("the build was stopped before it ended")
+	}
 	return r.res, nil
+}
+
+// failureAction decides what a failure leads to: the user's choice when
+// the run is interactive, --on-error otherwise.
+func (r *runner) failureAction(ctx context.Context, j *jobState) FailureAction {
+	if ctx.Err() != nil {
+		return FailQuit
+	}
+	if r.opts.OnFailure != nil {
+		return r.opts.OnFailure(j.e, j.action, j.err)
+	}
+	switch r.opts.OnError {
+	case Continue:
+		return FailContinue
+	case Terminate:
+		return FailTerminate
+	}
+	return FailQuit
+}
+
+// popBest removes and returns the ready job with the highest priority,
+// the earliest in plan order among equals.
+func popBest(ready *[]*jobState) *jobState {
+	best := 0
+	for i, j := range *ready {
+		b := (*ready)[best]
+		if j.priority > b.priority || j.priority == b.priority && j.index < b.index {
+			best = i
+		}
+	}
+	j := (*ready)[best]
+	*ready = append((*ready)[:best], (*ready)[best+1:]...)
+	return j
+}
+
+// fetchOne fetches e's sources.
+func (r *runner) fetchOne(ctx context.Context, e *element.Element) error {
+	start := time.Now()
+	r.emit(Event{Kind: Start, Action: "fetch", Element: e})
+	err := r.opts.Fetch(ctx, e)
+	if err != nil {
+		r.emit(Event{Kind: Failure, Action: "fetch", Element: e, Message: err.Error(), Elapsed: time.Since(start)})
+		return err
+	}
+	r.emit(Event{Kind: Success, Action: "fetch", Element: e, Elapsed: time.Since(start)})
+	return nil
 }
 
 // block marks everything that needs j as impossible to build.

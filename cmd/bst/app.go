@@ -37,6 +37,10 @@ type app struct {
 	onError       string
 	builderCount  int
 
+	logFilePath      string
+	errorLineCount   int
+	messageLineCount int
+
 	exitCode  int
 	user      *loader.UserConfig
 	project   *loader.Project
@@ -76,6 +80,9 @@ sandbox that contains nothing from the host.`,
 	f.BoolVar(&a.noStrict, "no-strict", false, "build in non-strict mode")
 	f.StringVar(&a.onError, "on-error", "", "what to do when a build fails: continue, quit or terminate (default: the user configuration's scheduler.on-error, quit)")
 	f.IntVar(&a.builderCount, "builders", 0, "how many elements to build at once (default: the user configuration's scheduler.builders, 4)")
+	f.StringVar(&a.logFilePath, "log-file", "", "also write the session's log to this file")
+	f.IntVar(&a.errorLineCount, "error-lines", 0, "lines of a failed job's log to show (default: the user configuration's logging.error-lines, 20)")
+	f.IntVar(&a.messageLineCount, "message-lines", 0, "lines of a message's detail to show (default: the user configuration's logging.message-lines, 20)")
 	root.MarkFlagsMutuallyExclusive("colors", "no-colors")
 	root.MarkFlagsMutuallyExclusive("strict", "no-strict")
 	root.MarkFlagsMutuallyExclusive("verbose", "no-verbose")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime/pprof"
@@ -19,6 +18,7 @@ func newBuildCommand(a *app) *cobra.Command {
 	var (
 		deps        string
 		retryFailed bool
+		format      string
 	)
 	c := &cobra.Command{
 		Use:   "build [ELEMENT...]",
@@ -64,6 +64,9 @@ are cached as failed artifacts, which later builds do not retry unless given
 			if err != nil {
 				return err
 			}
+			if format != "text" && format != "json" {
+				return &usageError{fmt.Sprintf("invalid value %q for --format: choose text or json", format)}
+			}
 			start := time.Now()
 			l, err := a.loadTargets(c.Context(), args, nil)
 			if err != nil {
@@ -77,9 +80,13 @@ are cached as failed artifacts, which later builds do not retry unless given
 			lookup := scheduler.NewLookup(artifacts)
 			selected := element.Select(l.targets, sel, nil)
 			plan := scheduler.NewPlan(lookup, selected)
-			logger := ui.NewLogger(a.stderr, start, uc.KeyLength)
+			sess, err := a.newSession(l.project.Name, start, format == "json")
+			if err != nil {
+				return err
+			}
+			defer sess.close()
 			if len(plan.Build) == 0 {
-				fmt.Fprintf(a.stderr, "Everything is cached: %d elements, nothing to build.\n", len(plan.Cached))
+				sess.ui.Printf("Everything is cached: %d elements, nothing to build.\n", len(plan.Cached))
 				return nil
 			}
 			keep := map[string]bool{}
@@ -95,6 +102,8 @@ are cached as failed artifacts, which later builds do not retry unless given
 				return err
 			}
 			defer sb.Close()
+			ctl := &scheduler.Control{}
+			defer sess.handleInterrupts(c.Context(), ctl)()
 			res, err := scheduler.Run(c.Context(), scheduler.Options{
 				Sandbox:       sb,
 				BuildDir:      buildDir,
@@ -102,30 +111,29 @@ are cached as failed artifacts, which later builds do not retry unless given
 				Lookup:        lookup,
 				Builders:      a.builders(),
 				OnError:       onError,
+				OnFailure:     sess.onFailure(),
+				Control:       ctl,
 				RetryFailed:   retryFailed,
 				LogDir:        uc.LogDir,
 				FatalWarnings: map[string][]string{l.project.Name: l.project.FatalWarnings},
-				Events:        func(ev scheduler.Event) { logger.Log(eventLine(ev)) },
+				Events:        sess.event,
 				Keep:          func(ref string) bool { return keep[ref] },
 			}, plan)
-			fmt.Fprintf(a.stderr, "\nBuilt %d elements, %d already cached", len(res.Built), len(plan.Cached))
+			summary := fmt.Sprintf("\nBuilt %d elements, %d already cached", len(res.Built), len(plan.Cached))
 			if len(res.Failed) > 0 {
-				fmt.Fprintf(a.stderr, ", %d failed", len(res.Failed))
+				summary += fmt.Sprintf(", %d failed", len(res.Failed))
 			}
 			if len(res.Skipped) > 0 {
-				fmt.Fprintf(a.stderr, ", %d not built", len(res.Skipped))
+				summary += fmt.Sprintf(", %d not built", len(res.Skipped))
 			}
-			fmt.Fprintln(a.stderr, ".")
-			var fe *scheduler.FailedError
-			if errors.As(err, &fe) {
-				return fmt.Errorf("%w", err)
-			}
+			sess.ui.Printf("%s.\n", summary)
 			return err
 		},
 	}
 	f := c.Flags()
 	f.StringVarP(&deps, "deps", "d", "", "the artifacts that must be cached at the end: none, run, build or all (default: the user configuration's build.dependencies, run)")
 	f.BoolVarP(&retryFailed, "retry-failed", "r", false, "build again elements whose cached artifact is a failure")
+	f.StringVar(&format, "format", "text", "how to report progress: text, or json for one JSON object per message on standard output")
 	_ = c.RegisterFlagCompletionFunc("deps", cobra.FixedCompletions([]string{"none", "run", "build", "all"}, cobra.ShellCompDirectiveNoFileComp))
 	c.ValidArgsFunction = a.completeElements
 	return c
