@@ -118,17 +118,13 @@ func (b *blobStore) has(d cas.Digest) bool {
 	if d == cas.EmptyDigest {
 		return true
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	el, ok := b.entries[d]
-	if !ok {
+	if !b.touch(d) {
 		return false
 	}
 	if !b.local.Has(d) { // removed behind our back
-		b.dropLocked(d, el)
+		b.forget(d)
 		return false
 	}
-	b.lru.MoveToFront(el)
 	return true
 }
 
