@@ -2,24 +2,36 @@ package source
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 
+	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/bstgo/bst/cas"
 )
 
 // Capture stores the directory dir, which must be inside the Env's
-// temporary directory and is moved away, and returns its digest. It is
-// CaptureTree with group commit: capturing ends with a sync of the whole
-// file system, which costs about as much for twenty files as for twenty
-// thousand, so captures asked for while one runs wait for it and are then
-// done together, as one tree holding each of them, with one sync. One
-// fetch at a time captures as before; ten at a time sync a few times
-// instead of ten.
+// temporary or scratch directory and is moved away, and returns its
+// digest: what CaptureTree would return for it.
+//
+// Storing many small trees one CaptureTree at a time is slow for two
+// reasons: every capture ends with a sync of the whole file system, and
+// every Directory message it writes is synced on its own. So Capture does
+// group commit: captures asked for while one runs wait for it and are then
+// done together; and it builds the Directory messages itself, writes them
+// as files next to the trees' files in one flat directory, and stores that
+// directory with one CaptureTree — blobs are blobs, so a message stored as
+// a file's content is the very object PutDirectory would store — for one
+// sync in all. One fetch at a time captures alone; ten at a time share a
+// few syncs.
 func (fc *FetchContext) Capture(ctx context.Context, dir string) (cas.Digest, error) {
 	return fc.Env.batch.capture(ctx, fc.Env, dir)
 }
@@ -74,58 +86,122 @@ func (env *Env) captureBatch(ctx context.Context, batch []*captureReq) {
 		d, err := env.Store.CaptureTree(ctx, r.dir)
 		finish(r, d, err)
 	}
-	if len(batch) == 1 {
-		alone(batch[0])
-		return
-	}
-	// The batch is made by renaming each directory into one parent, on
-	// the file system of the first; the others are captured alone.
+	// The flat directory is on the file system of the first tree; trees
+	// elsewhere are captured alone.
 	base := env.tmp
 	if env.scratch != "" && strings.HasPrefix(batch[0].dir, env.scratch+string(filepath.Separator)) {
 		base = env.scratch
 	}
-	parent, err := os.MkdirTemp(base, "batch-")
+	flat, err := os.MkdirTemp(base, "batch-")
 	if err != nil {
 		for _, r := range batch {
 			alone(r)
 		}
 		return
 	}
-	defer env.removeLater(parent)
-	var moved []*captureReq
+	defer env.removeLater(flat)
+	fl := &flattener{dir: flat}
+	var done []*captureReq
 	for _, r := range batch {
-		to := filepath.Join(parent, strconv.Itoa(len(moved)))
-		if os.Rename(r.dir, to) != nil {
-			alone(r)
+		d, err := fl.tree(r.dir)
+		if err != nil {
+			finish(r, cas.Digest{}, fmt.Errorf("capturing %s: %w", r.dir, err))
 			continue
 		}
-		r.dir = to
-		moved = append(moved, r)
+		r.d = d
+		done = append(done, r)
 	}
-	root, err := env.Store.CaptureTree(ctx, parent)
-	if err != nil {
-		// One of them is at fault: capture each on its own, so the
-		// others succeed and the fault is reported where it belongs.
-		for _, r := range moved {
-			alone(r)
+	if len(done) == 0 {
+		return
+	}
+	if _, err := env.Store.CaptureTree(ctx, flat); err != nil {
+		for _, r := range done {
+			finish(r, cas.Digest{}, err)
 		}
 		return
 	}
-	top, err := env.Store.ReadDirectory(ctx, root)
-	digests := map[string]cas.Digest{}
-	if err == nil {
-		for _, sd := range top.Directories {
-			if d, derr := cas.DigestFromProto(sd.Digest); derr == nil {
-				digests[sd.Name] = d
+	for _, r := range done {
+		finish(r, r.d, nil)
+	}
+}
+
+// flattener moves the files of trees into one flat directory, beside the
+// Directory messages describing the trees, computing their digests as
+// CaptureTree does: entries in name order, regular files with their
+// content digest and the owner's executable bit, symbolic links with their
+// target, nothing else allowed.
+type flattener struct {
+	dir string
+	n   int
+	buf []byte
+}
+
+func (fl *flattener) next() string {
+	fl.n++
+	return filepath.Join(fl.dir, strconv.Itoa(fl.n))
+}
+
+func (fl *flattener) tree(p string) (cas.Digest, error) {
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return cas.Digest{}, err
+	}
+	dir := &repb.Directory{}
+	for _, e := range ents {
+		full := filepath.Join(p, e.Name())
+		switch t := e.Type(); {
+		case t.IsDir():
+			d, err := fl.tree(full)
+			if err != nil {
+				return cas.Digest{}, err
 			}
+			dir.Directories = append(dir.Directories, &repb.DirectoryNode{Name: e.Name(), Digest: d.Proto()})
+		case t&fs.ModeSymlink != 0:
+			target, err := os.Readlink(full)
+			if err != nil {
+				return cas.Digest{}, err
+			}
+			dir.Symlinks = append(dir.Symlinks, &repb.SymlinkNode{Name: e.Name(), Target: target})
+		case t.IsRegular():
+			info, err := e.Info()
+			if err != nil {
+				return cas.Digest{}, err
+			}
+			d, err := fl.hash(full)
+			if err != nil {
+				return cas.Digest{}, err
+			}
+			if err := os.Rename(full, fl.next()); err != nil {
+				return cas.Digest{}, err
+			}
+			dir.Files = append(dir.Files, &repb.FileNode{Name: e.Name(), Digest: d.Proto(), IsExecutable: info.Mode()&0o100 != 0})
+		default:
+			return cas.Digest{}, fmt.Errorf("unsupported file type %s", t)
 		}
 	}
-	for i, r := range moved {
-		d, ok := digests[strconv.Itoa(i)]
-		if !ok {
-			finish(r, cas.Digest{}, fmt.Errorf("capturing %s: not in the captured batch", r.dir))
-			continue
-		}
-		finish(r, d, nil)
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(dir)
+	if err != nil {
+		return cas.Digest{}, err
 	}
+	if err := os.WriteFile(fl.next(), data, 0o644); err != nil {
+		return cas.Digest{}, err
+	}
+	return cas.NewDigest(data), nil
+}
+
+func (fl *flattener) hash(p string) (cas.Digest, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return cas.Digest{}, err
+	}
+	defer f.Close()
+	if fl.buf == nil {
+		fl.buf = make([]byte, 128<<10)
+	}
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, f, fl.buf)
+	if err != nil {
+		return cas.Digest{}, err
+	}
+	return cas.DigestOf([32]byte(h.Sum(nil)), n), nil
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/bstgo/bst/cas"
@@ -55,6 +57,17 @@ func TestCaptureGroupsConcurrentCaptures(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("capture %d: %s, want %s", i, got[i], want[i])
 		}
+		if !env.Cache.complete(ctx, got[i]) {
+			t.Errorf("capture %d: the tree is not all in the store", i)
+		}
+	}
+	// A tree with a special file is an error for that capture alone.
+	bad, _ := fc.TempDir("bad-")
+	if err := syscall.Mkfifo(filepath.Join(bad, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fc.Capture(ctx, bad); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
+		t.Errorf("capturing a FIFO: %v", err)
 	}
 	// Nothing is left in the temporary directory but the callers' own,
 	// once the background removals are done.
