@@ -14,6 +14,7 @@ import (
 
 	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/loader"
 	"github.com/bstgo/bst/sandbox"
 	"github.com/bstgo/bst/scheduler"
 	"github.com/bstgo/bst/ui"
@@ -83,8 +84,9 @@ the files with the cache.`,
 			if tarPath != "" {
 				return writeCheckoutTar(c.Context(), a, store, root, tarPath, compression, force)
 			}
+			name := checkoutName(args, targets)
 			if directory == "" {
-				directory = strings.TrimSuffix(filepath.Base(targets[0].name), ".bst")
+				directory = strings.TrimSuffix(filepath.Base(name), ".bst")
 			}
 			if err := prepareCheckoutDir(directory, force); err != nil {
 				return err
@@ -92,7 +94,7 @@ the files with the cache.`,
 			if err := store.StageTree(c.Context(), root, directory, cas.StageOptions{Copy: !hardlinks}); err != nil {
 				return fmt.Errorf("checking out into %s: %w", directory, err)
 			}
-			fmt.Fprintf(a.stderr, "Checked out %s into %s\n", targets[0].name, directory)
+			fmt.Fprintf(a.stderr, "Checked out %s into %s\n", name, directory)
 			return nil
 		},
 	}
@@ -182,6 +184,19 @@ func (a *app) stageElements(ctx context.Context, artifacts *cas.ArtifactCache, e
 		opts.Sandbox = sb
 	}
 	return scheduler.CheckoutRoot(ctx, opts, elements, integrate)
+}
+
+// checkoutName is what a checkout is named after: the element named on
+// the command line, not the first of its dependencies staged; otherwise
+// the first target (a ref) or, for default targets, the last staged.
+func checkoutName(args []string, targets []artifactTarget) string {
+	switch {
+	case len(args) == 1 && strings.HasSuffix(args[0], ".bst") && !loader.IsGlob(args[0]):
+		return args[0]
+	case len(args) == 0 || targets[0].element != nil:
+		return targets[len(targets)-1].name
+	}
+	return targets[0].name
 }
 
 // prepareCheckoutDir makes sure dir can take a checkout: created if
