@@ -14,6 +14,7 @@ import (
 
 	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/loader"
+	"github.com/bstgo/bst/source"
 	"github.com/bstgo/bst/ui"
 )
 
@@ -144,6 +145,9 @@ func (a *app) openRemoteSources(p *loader.Project, rf *remoteFlags, purpose cas.
 	}
 	return cas.NewRemoteSourceCache(local.Store(), refs, cas.NewRemotes(specs, warn)), nil
 }
+
+// The source cache is what the remote source caches record into.
+var _ cas.SourceRefs = (*source.Cache)(nil)
 
 // schedulerLimit reads scheduler.<key> from the user configuration.
 func (a *app) schedulerLimit(key string, def int) int {
