@@ -39,42 +39,86 @@ func (fc *FetchContext) Capture(ctx context.Context, dir string) (cas.Digest, er
 type captureBatcher struct {
 	mu      sync.Mutex
 	pending []*captureReq
-	busy    bool
+	running int // batches being captured
 }
+
+// maxCaptures is how many batches are captured at once: two keep the
+// disk busy while one syncs.
+const maxCaptures = 2
 
 type captureReq struct {
 	dir  string
 	done chan struct{}
+	lead chan struct{} // told to capture the next batch
+	led  bool          // lead was sent
 	d    cas.Digest
 	err  error
 }
 
 func (b *captureBatcher) capture(ctx context.Context, env *Env, dir string) (cas.Digest, error) {
-	req := &captureReq{dir: dir, done: make(chan struct{})}
+	req := &captureReq{dir: dir, done: make(chan struct{}), lead: make(chan struct{}, 1)}
 	b.mu.Lock()
 	b.pending = append(b.pending, req)
-	if !b.busy {
-		// This caller captures, for itself and whoever queues meanwhile.
-		b.busy = true
-		for {
-			batch := b.pending
-			b.pending = nil
-			if len(batch) == 0 {
-				b.busy = false
-				break
+	if b.running < maxCaptures {
+		b.running++
+		b.mu.Unlock()
+		b.lead(ctx, env)
+	} else {
+		b.mu.Unlock()
+	}
+	for {
+		select {
+		case <-req.done:
+			// A lead handed to this request while another batch took
+			// it must still be taken up.
+			select {
+			case <-req.lead:
+				b.lead(ctx, env)
+			default:
+			}
+			return req.d, req.err
+		case <-req.lead:
+			b.lead(ctx, env)
+		case <-ctx.Done():
+			b.mu.Lock()
+			for i, r := range b.pending {
+				if r == req {
+					b.pending = append(b.pending[:i:i], b.pending[i+1:]...)
+					break
+				}
 			}
 			b.mu.Unlock()
-			env.captureBatch(ctx, batch)
-			b.mu.Lock()
+			select {
+			case <-req.lead:
+				b.lead(ctx, env) // hand the lead on even when cancelled
+			default:
+			}
+			return cas.Digest{}, ctx.Err()
 		}
 	}
+}
+
+// lead captures everything pending as one batch, then hands the lead to
+// the first request that queued meanwhile, so no caller captures for
+// others for longer than one batch.
+func (b *captureBatcher) lead(ctx context.Context, env *Env) {
+	b.mu.Lock()
+	batch := b.pending
+	b.pending = nil
 	b.mu.Unlock()
-	select {
-	case <-req.done:
-		return req.d, req.err
-	case <-ctx.Done():
-		return cas.Digest{}, ctx.Err()
+	if len(batch) > 0 {
+		env.captureBatch(ctx, batch)
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.pending {
+		if !r.led {
+			r.led = true
+			r.lead <- struct{}{} // buffered: never blocks, sent once
+			return
+		}
+	}
+	b.running--
 }
 
 func (env *Env) captureBatch(ctx context.Context, batch []*captureReq) {

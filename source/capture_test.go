@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bstgo/bst/cas"
 )
@@ -77,5 +78,41 @@ func TestCaptureGroupsConcurrentCaptures(t *testing.T) {
 		if len(e.Name()) > 6 && e.Name()[:6] == "batch-" {
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+}
+
+// Many rounds of concurrent captures never stall: the lead is always
+// handed on.
+func TestCaptureNeverStalls(t *testing.T) {
+	env := newTestEnv(t, Options{})
+	fc := env.Context("p", "e.bst", nodeProv(), false)
+	done := make(chan bool)
+	go func() {
+		defer close(done)
+		for round := range 30 {
+			var wg sync.WaitGroup
+			for i := range 1 + round%7 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					d, _ := fc.TempDir("cap-")
+					os.WriteFile(filepath.Join(d, "f"), []byte(fmt.Sprint(round, i)), 0o644)
+					if _, err := fc.Capture(context.Background(), d); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("captures stalled")
+	}
+	env.batch.mu.Lock()
+	defer env.batch.mu.Unlock()
+	if env.batch.running != 0 || len(env.batch.pending) != 0 {
+		t.Errorf("after the captures: %d running, %d pending", env.batch.running, len(env.batch.pending))
 	}
 }
