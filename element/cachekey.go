@@ -99,7 +99,8 @@ type KeyContext struct {
 // where every element comes after its dependencies (such as the order of
 // Dependencies with ScopeAll). Source keys must be loaded already.
 // Dependencies that are not in elements keep the keys they have, and
-// count as inputs.
+// count as inputs. ComputeKeys writes the elements' Keys, so nothing may
+// read or write those meanwhile.
 //
 // Elements that do not depend on each other are computed in parallel,
 // level by level (an element's level is above all its dependencies'),
