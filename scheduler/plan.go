@@ -26,7 +26,14 @@ type Lookup struct {
 	// present lists, per project, the elements with any artifact, so that
 	// the common case, no artifact at all, costs no file system call.
 	present map[string]map[string]bool
+	// fetchNeeded tells whether an element's sources must be fetched
+	// before it can build; nil means every source that is not local does.
+	fetchNeeded func(*element.Element) bool
 }
+
+// SetFetchNeeded sets what State asks to report "fetch needed" (such as
+// source.Env.FetchNeeded).
+func (l *Lookup) SetFetchNeeded(f func(*element.Element) bool) { l.fetchNeeded = f }
 
 // NewLookup returns a Lookup over the artifact cache.
 func NewLookup(c *cas.ArtifactCache) *Lookup {
@@ -92,7 +99,7 @@ func (l *Lookup) State(e *element.Element, sc *element.ScopeCache) string {
 	case Failed:
 		return "failed"
 	}
-	if needsFetch(e) {
+	if l.fetchNeeded != nil && l.fetchNeeded(e) || l.fetchNeeded == nil && needsFetch(e) {
 		return "fetch needed"
 	}
 	for _, d := range sc.BuildScope(e) {
@@ -103,8 +110,8 @@ func (l *Lookup) State(e *element.Element, sc *element.ScopeCache) string {
 	return "buildable"
 }
 
-// needsFetch reports whether a source must be downloaded first. Until
-// sources can be fetched, every kind but local needs it.
+// needsFetch reports whether a source must be downloaded first, when
+// nothing better is known: every kind but local needs it.
 func needsFetch(e *element.Element) bool {
 	for _, s := range e.Sources {
 		if s.Kind != "local" {
@@ -121,6 +128,9 @@ type Plan struct {
 	Build []*element.Element
 	// Cached are the required elements already cached.
 	Cached []*element.Element
+	// Targets are the elements of Build that were selected: the ones a
+	// run needs whatever else it finds in remote caches.
+	Targets map[*element.Element]bool
 }
 
 // NewPlan works out what building the selected elements takes: every
@@ -145,7 +155,12 @@ func NewPlan(l *Lookup, selected []*element.Element) *Plan {
 	for _, e := range selected {
 		visit(e)
 	}
-	p := &Plan{}
+	p := &Plan{Targets: map[*element.Element]bool{}}
+	for _, e := range selected {
+		if makesArtifact(e) && l.Status(e) != Cached {
+			p.Targets[e] = true
+		}
+	}
 	// The ScopeAll walk of the selection lists everything reachable,
 	// dependencies first; keep the required.
 	var roots []*element.Element

@@ -79,6 +79,18 @@ type Options struct {
 	NeedsFetch func(*element.Element) bool
 	Fetch      func(context.Context, *element.Element) error
 	Fetchers   int
+	// Pull, when set, looks for an element's artifact in the remote
+	// caches before anything is done to build it; it reports whether
+	// the artifact is now cached locally. Its errors are warnings. Pulls
+	// share the Fetchers workers, as downloads.
+	Pull func(context.Context, *element.Element) (bool, error)
+	// Push, when set, shares each artifact built (failed builds too) on
+	// up to Pushers workers; its errors are warnings, never failures.
+	Push    func(context.Context, *element.Element) error
+	Pushers int
+	// StageSources, when set, stages an element's sources (through the
+	// source cache); otherwise each source stages itself.
+	StageSources func(context.Context, *element.Element) (cas.Digest, error)
 	// OnFailure, when set, decides what a failure leads to (the failure
 	// prompt of an interactive session); otherwise OnError does. It is
 	// called while no new job starts.
@@ -90,6 +102,8 @@ type Options struct {
 // Result sums up a run.
 type Result struct {
 	Built   []*element.Element
+	Pulled  []*element.Element
+	Pushed  []*element.Element
 	Failed  []*element.Element
 	Skipped []*element.Element // not built because something they need failed
 }
@@ -144,10 +158,16 @@ type jobState struct {
 	pending  int // dependencies in the plan not built yet
 	rdeps    []*jobState
 	fetched  bool
+	active   bool // the run needs the element's artifact
+	expanded bool // the element must be built: its dependencies are needed
+	queued   bool // in the build queue, or built
+	pulled   bool // the last pull found it
+	toPush   bool // built, to be pushed
+	done     bool // built or pulled
 	failed   bool // this job failed
 	blocked  bool // something it needs failed
 	err      error
-	action   string // of the step that just ended: "fetch" or "build"
+	action   string // of the step that just ended: "pull", "fetch", "build" or "push"
 }
 
 // FailureAction is what to do after a job failed, when Options.OnFailure
@@ -234,28 +254,77 @@ func (r *runner) run(ctx context.Context, plan *Plan) (*Result, error) {
 		}
 	}
 
-	fetchers := max(r.opts.Fetchers, 1)
-	var fetchReady, buildReady []*jobState
-	for _, j := range order {
+	// Jobs become active when the run needs their element: the targets
+	// at first, then the build scope of each element that must be built.
+	// With remote caches an element is pulled first, and only when that
+	// misses are its dependencies needed, as in BuildStream's pull queue.
+	downloaders := max(r.opts.Fetchers, 1)
+	pushers := max(r.opts.Pushers, 1)
+	var pullReady, fetchReady, buildReady, pushReady []*jobState
+	ready := func(j *jobState) {
+		if j.expanded && j.fetched && j.pending == 0 && !j.blocked && !j.queued {
+			j.queued = true
+			buildReady = append(buildReady, j)
+		}
+	}
+	var activate func(j *jobState)
+	expand := func(j *jobState) {
+		j.expanded = true
+		for _, d := range r.scopes[j.e] {
+			if dj, ok := jobs[d]; ok {
+				activate(dj)
+			}
+		}
 		if r.opts.NeedsFetch != nil && r.opts.NeedsFetch(j.e) {
 			fetchReady = append(fetchReady, j)
-		} else {
-			j.fetched = true
-			if j.pending == 0 {
-				buildReady = append(buildReady, j)
-			}
+			return
+		}
+		j.fetched = true
+		ready(j)
+	}
+	activate = func(j *jobState) {
+		if j.active {
+			return
+		}
+		j.active = true
+		if r.opts.Pull != nil && r.opts.Lookup.Status(j.e) == NotCached {
+			pullReady = append(pullReady, j)
+			return
+		}
+		expand(j)
+	}
+	// finished releases what waited for j's artifact.
+	finished := func(j *jobState) {
+		for _, rd := range j.rdeps {
+			rd.pending--
+			ready(rd)
+		}
+	}
+	for _, j := range order {
+		if r.opts.Pull == nil || plan.Targets == nil || plan.Targets[j.e] {
+			activate(j)
 		}
 	}
 	done := make(chan *jobState)
-	fetching, building := 0, 0
+	downloading, building, pushing := 0, 0, 0
 	stopping := false
 	var failed []*element.Element
 	for {
 		stopping = stopping || r.opts.Control.quitting() || ctx.Err() != nil
-		for !stopping && fetching < fetchers && len(fetchReady) > 0 {
+		for !stopping && downloading < downloaders && len(pullReady) > 0 {
+			j := pullReady[0]
+			pullReady = pullReady[1:]
+			downloading++
+			go func() {
+				j.action = "pull"
+				j.pulled, j.err = r.pullOne(ctx, j.e)
+				done <- j
+			}()
+		}
+		for !stopping && downloading < downloaders && len(fetchReady) > 0 {
 			j := fetchReady[0]
 			fetchReady = fetchReady[1:]
-			fetching++
+			downloading++
 			go func() {
 				j.action, j.err = "fetch", r.fetchOne(ctx, j.e)
 				done <- j
@@ -271,18 +340,51 @@ func (r *runner) run(ctx context.Context, plan *Plan) (*Result, error) {
 					r.emit(Event{Kind: Failure, Action: "build", Element: j.e, Message: j.err.Error()})
 				} else {
 					j.err = r.buildOne(ctx, j.e)
+					// A failed build is cached too, and shared like
+					// any artifact.
+					j.toPush = j.err == nil || r.opts.Lookup.Status(j.e) == Failed
 				}
 				done <- j
 			}()
 		}
-		if fetching+building == 0 {
+		for !stopping && pushing < pushers && len(pushReady) > 0 {
+			j := pushReady[0]
+			pushReady = pushReady[1:]
+			pushing++
+			go func() {
+				r.pushOne(ctx, j.e)
+				j.action, j.err = "push", nil
+				done <- j
+			}()
+		}
+		if downloading+building+pushing == 0 {
 			break
 		}
 		j := <-done
-		if j.action == "fetch" {
-			fetching--
-		} else {
+		switch j.action {
+		case "pull", "fetch":
+			downloading--
+		case "push":
+			pushing--
+			continue
+		default:
 			building--
+			if j.toPush && r.opts.Push != nil {
+				j.toPush = false
+				pushReady = append(pushReady, j)
+			}
+		}
+		if j.action == "pull" {
+			// A remote that fails is a warning (pullOne gave it): the
+			// element is then built as if no remote had it.
+			if j.pulled {
+				j.done = true
+				r.res.Pulled = append(r.res.Pulled, j.e)
+				finished(j)
+			} else {
+				expand(j)
+			}
+			continue
 		}
 		if j.err != nil {
 			switch r.failureAction(ctx, j) {
@@ -307,24 +409,19 @@ func (r *runner) run(ctx context.Context, plan *Plan) (*Result, error) {
 		}
 		if j.action == "fetch" {
 			j.fetched = true
-			if j.pending == 0 && !j.blocked {
-				buildReady = append(buildReady, j)
-			}
+			ready(j)
 			continue
 		}
+		j.done = true
 		r.res.Built = append(r.res.Built, j.e)
-		for _, rd := range j.rdeps {
-			if rd.pending--; rd.pending == 0 && rd.fetched && !rd.blocked {
-				buildReady = append(buildReady, rd)
-			}
-		}
+		finished(j)
 	}
-	r.res.Failed = failed
 	for _, j := range order {
-		if !containsElem(r.res.Built, j.e) && !j.failed {
+		if j.active && !j.done && !j.failed {
 			r.res.Skipped = append(r.res.Skipped, j.e)
 		}
 	}
+	r.res.Failed = failed
 	if err := ctx.Err(); err != nil && len(failed) == 0 {
 		return r.res, err
 	}
@@ -383,6 +480,42 @@ func (r *runner) fetchOne(ctx context.Context, e *element.Element) error {
 	return nil
 }
 
+// pullOne pulls e's artifact; a remote error is reported as a warning
+// and counts as a miss.
+func (r *runner) pullOne(ctx context.Context, e *element.Element) (bool, error) {
+	start := time.Now()
+	r.emit(Event{Kind: Start, Action: "pull", Element: e})
+	ok, err := r.opts.Pull(ctx, e)
+	switch {
+	case ok:
+		r.opts.Lookup.set(e, Cached)
+		r.emit(Event{Kind: Success, Action: "pull", Element: e, Elapsed: time.Since(start)})
+	case err != nil && ctx.Err() == nil:
+		r.emit(Event{Kind: Warning, Action: "pull", Element: e, Message: err.Error()})
+		r.emit(Event{Kind: Skipped, Action: "pull", Element: e, Message: "not pulled", Elapsed: time.Since(start)})
+	default:
+		r.emit(Event{Kind: Skipped, Action: "pull", Element: e, Message: "not found on the remotes", Elapsed: time.Since(start)})
+	}
+	return ok, nil
+}
+
+// pushOne pushes e's artifact; failing to is a warning.
+func (r *runner) pushOne(ctx context.Context, e *element.Element) {
+	start := time.Now()
+	r.emit(Event{Kind: Start, Action: "push", Element: e})
+	if err := r.opts.Push(ctx, e); err != nil {
+		if ctx.Err() == nil {
+			r.emit(Event{Kind: Warning, Action: "push", Element: e, Message: err.Error()})
+		}
+		r.emit(Event{Kind: Skipped, Action: "push", Element: e, Message: "not pushed", Elapsed: time.Since(start)})
+		return
+	}
+	r.mu.Lock()
+	r.res.Pushed = append(r.res.Pushed, e)
+	r.mu.Unlock()
+	r.emit(Event{Kind: Success, Action: "push", Element: e, Elapsed: time.Since(start)})
+}
+
 // block marks everything that needs j as impossible to build.
 func (r *runner) block(j *jobState) {
 	for _, rd := range j.rdeps {
@@ -391,13 +524,4 @@ func (r *runner) block(j *jobState) {
 			r.block(rd)
 		}
 	}
-}
-
-func containsElem(list []*element.Element, e *element.Element) bool {
-	for _, x := range list {
-		if x == e {
-			return true
-		}
-	}
-	return false
 }

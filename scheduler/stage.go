@@ -49,6 +49,12 @@ func (b *build) Files(dep *element.Element) cas.Digest {
 
 // Sources stages each source at its directory, in order, into one tree.
 func (b *build) Sources(ctx context.Context) (cas.Digest, error) {
+	if stage := b.r.opts.StageSources; stage != nil && len(b.e.Sources) > 0 {
+		for _, s := range b.e.Sources {
+			b.Status("Staging %s source", s.Kind)
+		}
+		return stage(ctx, b.e)
+	}
 	tree := b.Store().NewTree()
 	for _, s := range b.e.Sources {
 		st, ok := s.Plugin.(source.Stager)

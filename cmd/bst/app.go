@@ -36,6 +36,10 @@ type app struct {
 	noStrict      bool
 	onError       string
 	builderCount  int
+	pusherCount   int
+	// src are the source options (--fetchers, --network-retries,
+	// --default-mirror), global as in BuildStream since builds fetch too.
+	src sourceFlags
 
 	logFilePath      string
 	errorLineCount   int
@@ -80,6 +84,10 @@ sandbox that contains nothing from the host.`,
 	f.BoolVar(&a.noStrict, "no-strict", false, "build in non-strict mode")
 	f.StringVar(&a.onError, "on-error", "", "what to do when a build fails: continue, quit or terminate (default: the user configuration's scheduler.on-error, quit)")
 	f.IntVar(&a.builderCount, "builders", 0, "how many elements to build at once (default: the user configuration's scheduler.builders, 4)")
+	f.IntVar(&a.src.fetchers, "fetchers", 0, "how many elements to fetch sources of at once (default: the user configuration's scheduler.fetchers, 10)")
+	f.IntVar(&a.pusherCount, "pushers", 0, "how many artifacts or sources to push at once (default: the user configuration's scheduler.pushers, 4)")
+	f.IntVar(&a.src.retries, "network-retries", -1, "how often to retry a failed download or transfer (default: the user configuration's scheduler.network-retries, 2)")
+	f.StringVar(&a.src.defaultMirror, "default-mirror", "", "the mirror to try first (default: the user configuration's projects.<name>.default-mirror, or the project's first mirror)")
 	f.StringVar(&a.logFilePath, "log-file", "", "also write the session's log to this file")
 	f.IntVar(&a.errorLineCount, "error-lines", 0, "lines of a failed job's log to show (default: the user configuration's logging.error-lines, 20)")
 	f.IntVar(&a.messageLineCount, "message-lines", 0, "lines of a message's detail to show (default: the user configuration's logging.message-lines, 20)")
@@ -212,6 +220,22 @@ func (a *app) onErrorMode() (scheduler.OnError, error) {
 		return m, nil
 	}
 	return "", &usageError{fmt.Sprintf("invalid value %q for --on-error: choose continue, quit or terminate", mode)}
+}
+
+// fetchers is --fetchers, or the user configuration's scheduler.fetchers.
+func (a *app) fetchers() int {
+	if a.src.fetchers > 0 {
+		return a.src.fetchers
+	}
+	return a.schedulerLimit("fetchers", 10)
+}
+
+// pushers is --pushers, or the user configuration's scheduler.pushers.
+func (a *app) pushers() int {
+	if a.pusherCount > 0 {
+		return a.pusherCount
+	}
+	return a.schedulerLimit("pushers", 4)
 }
 
 // builders is --builders, or the user configuration's scheduler.builders.

@@ -8,9 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/element"
 	"github.com/bstgo/bst/sandbox"
 	"github.com/bstgo/bst/scheduler"
+	"github.com/bstgo/bst/source"
 	"github.com/bstgo/bst/ui"
 )
 
@@ -19,6 +21,7 @@ func newBuildCommand(a *app) *cobra.Command {
 		deps        string
 		retryFailed bool
 		format      string
+		rf          remoteFlags
 	)
 	c := &cobra.Command{
 		Use:   "build [ELEMENT...]",
@@ -32,6 +35,12 @@ them takes:
   run    the targets and their runtime dependencies (the default)
   build  the build dependencies of the targets
   all    the targets and all their dependencies
+
+Queues: elements are pulled from the artifact caches when some are
+configured (the project's artifacts:, the user configuration's, or
+--artifact-remote), their sources fetched (from the source caches first)
+when they must be built, built, and pushed to the caches that accept
+pushes. A remote that is down or refuses a push is a warning.
 
 Each build writes a log under the user configuration's logdir; failed builds
 are cached as failed artifacts, which later builds do not retry unless given
@@ -85,6 +94,22 @@ are cached as failed artifacts, which later builds do not retry unless given
 				return err
 			}
 			defer sess.close()
+			warn := func(e *element.Element, msg string) {
+				sess.event(scheduler.Event{Time: time.Now(), Kind: scheduler.Warning, Element: e, Message: msg})
+			}
+			env, err := a.newSourceEnv(l.project, &a.src, func(m source.Message) {
+				kind := map[source.MessageKind]string{source.Status: "STATUS", source.Info: "INFO", source.Warning: "WARN"}[m.Kind]
+				sess.ui.Log(ui.LogLine{Time: time.Now(), Kind: kind, Action: "fetch", Element: m.Element, Message: m.Text}, "")
+			})
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			transfers, err := a.openBuildTransfers(l, env, &rf, func(msg string) { warn(nil, msg) })
+			if err != nil {
+				return err
+			}
+			defer transfers.close()
 			if len(plan.Build) == 0 {
 				sess.ui.Printf("Everything is cached: %d elements, nothing to build.\n", len(plan.Cached))
 				return nil
@@ -104,12 +129,14 @@ are cached as failed artifacts, which later builds do not retry unless given
 			defer sb.Close()
 			ctl := &scheduler.Control{}
 			defer sess.handleInterrupts(c.Context(), ctl)()
-			res, err := scheduler.Run(c.Context(), scheduler.Options{
+			opts := scheduler.Options{
 				Sandbox:       sb,
 				BuildDir:      buildDir,
 				Artifacts:     artifacts,
 				Lookup:        lookup,
 				Builders:      a.builders(),
+				Fetchers:      a.fetchers(),
+				Pushers:       a.pushers(),
 				OnError:       onError,
 				OnFailure:     sess.onFailure(),
 				Control:       ctl,
@@ -118,8 +145,16 @@ are cached as failed artifacts, which later builds do not retry unless given
 				FatalWarnings: map[string][]string{l.project.Name: l.project.FatalWarnings},
 				Events:        sess.event,
 				Keep:          func(ref string) bool { return keep[ref] },
-			}, plan)
+			}
+			transfers.wire(&opts, env, warn)
+			res, err := scheduler.Run(c.Context(), opts, plan)
 			summary := fmt.Sprintf("\nBuilt %d elements, %d already cached", len(res.Built), len(plan.Cached))
+			if len(res.Pulled) > 0 {
+				summary += fmt.Sprintf(", %d pulled", len(res.Pulled))
+			}
+			if len(res.Pushed) > 0 {
+				summary += fmt.Sprintf(", %d pushed", len(res.Pushed))
+			}
 			if len(res.Failed) > 0 {
 				summary += fmt.Sprintf(", %d failed", len(res.Failed))
 			}
@@ -133,6 +168,8 @@ are cached as failed artifacts, which later builds do not retry unless given
 	f := c.Flags()
 	f.StringVarP(&deps, "deps", "d", "", "the artifacts that must be cached at the end: none, run, build or all (default: the user configuration's build.dependencies, run)")
 	f.BoolVarP(&retryFailed, "retry-failed", "r", false, "build again elements whose cached artifact is a failure")
+	addArtifactRemoteFlags(c, &rf, "an artifact cache to pull from and push to, before the configured ones", cas.PurposeAll)
+	addSourceRemoteFlags(c, &rf, "a source cache to pull from and push to, before the configured ones", cas.PurposeAll)
 	f.StringVar(&format, "format", "text", "how to report progress: text, or json for one JSON object per message on standard output")
 	_ = c.RegisterFlagCompletionFunc("deps", cobra.FixedCompletions([]string{"none", "run", "build", "all"}, cobra.ShellCompDirectiveNoFileComp))
 	c.ValidArgsFunction = a.completeElements

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -162,6 +163,13 @@ func (a *app) showContext(tmpl *ui.Template, keyLength int) (func() ui.ShowConte
 		return nil, err
 	}
 	lookup := scheduler.NewLookup(artifacts)
+	if a.project != nil {
+		env, err := a.newSourceEnvFor(a.project, &a.src, nil, true)
+		if err != nil {
+			return nil, err
+		}
+		lookup.SetFetchNeeded(fetchNeeded(context.Background(), env))
+	}
 	return func() ui.ShowContext {
 		sc := sc
 		scope := element.NewScratchScopeCache() // State only looks through scopes

@@ -31,7 +31,7 @@ type sourceFlags struct {
 }
 
 func newSourceCommand(a *app) *cobra.Command {
-	sf := &sourceFlags{}
+	sf := &a.src
 	c := &cobra.Command{
 		Use:   "source",
 		Short: "Manipulate sources for an element",
@@ -41,21 +41,11 @@ Downloads are kept in the user configuration's sourcedir; sources staged
 once are kept in the local cache, so staging them again needs neither the
 network nor extracting them again.
 
-These options apply to every source command:
-  --fetchers N         how many elements to fetch or track at once
-                       (default: the user configuration's scheduler.fetchers, 10)
-  --network-retries N  how often to retry a failed download or git fetch
-                       (default: scheduler.network-retries, 2)
-  --default-mirror M   the mirror to try first (default: the user
-                       configuration's projects.<name>.default-mirror, or
-                       the project's first mirror)`,
+The global options --fetchers, --network-retries and --default-mirror
+apply to them (and to the fetching of bst build).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
 	}
-	pf := c.PersistentFlags()
-	pf.IntVar(&sf.fetchers, "fetchers", 0, "how many elements to fetch or track at once (default: the user configuration's scheduler.fetchers)")
-	pf.IntVar(&sf.retries, "network-retries", -1, "how often to retry a failed download (default: the user configuration's scheduler.network-retries)")
-	pf.StringVar(&sf.defaultMirror, "default-mirror", "", "the mirror to try first")
 	c.AddCommand(
 		newSourceFetchCommand(a, sf),
 		newSourceTrackCommand(a, sf),
@@ -112,6 +102,12 @@ func (s *sourceSession) newEnv() (*source.Env, error) {
 // options (sf may be nil). It is what `bst show` needs to ask
 // source.Env.FetchNeeded and what a build fetches and stages with.
 func (a *app) newSourceEnv(p *loader.Project, sf *sourceFlags, log func(source.Message)) (*source.Env, error) {
+	return a.newSourceEnvFor(p, sf, log, false)
+}
+
+// newSourceEnvFor is newSourceEnv; a query-only environment (noScratch,
+// for bst show) makes no scratch directory, so needs no Close.
+func (a *app) newSourceEnvFor(p *loader.Project, sf *sourceFlags, log func(source.Message), noScratch bool) (*source.Env, error) {
 	if sf == nil {
 		sf = &sourceFlags{retries: -1}
 	}
@@ -161,6 +157,7 @@ func (a *app) newSourceEnv(p *loader.Project, sf *sourceFlags, log func(source.M
 		Netrc:       netrc,
 		Projects:    []*source.Project{proj},
 		Log:         log,
+		NoScratch:   noScratch,
 	})
 }
 
@@ -173,16 +170,7 @@ func (s *sourceSession) log(kind, el, msg string) {
 }
 
 // fetchers is --fetchers, or the user configuration's scheduler.fetchers.
-func (s *sourceSession) fetchers() int {
-	if s.sf.fetchers > 0 {
-		return s.sf.fetchers
-	}
-	n, err := s.a.user.Node.Get("scheduler").GetInt("fetchers", 10)
-	if err != nil || n < 1 {
-		return 10
-	}
-	return n
-}
+func (s *sourceSession) fetchers() int { return s.a.fetchers() }
 
 func (s *sourceSession) report(ev source.JobEvent) {
 	switch ev.Kind {
