@@ -216,8 +216,8 @@ func (a *app) transferTargets(ctx context.Context, args []string, deps string) (
 }
 
 // forEachParallel runs fn for every target, n at once.
-func forEachParallel(ctx context.Context, targets []transferTarget, n int, fn func(context.Context, transferTarget)) {
-	next := make(chan transferTarget)
+func forEachParallel[T any](ctx context.Context, targets []T, n int, fn func(context.Context, T)) {
+	next := make(chan T)
 	var wg sync.WaitGroup
 	for range min(n, max(len(targets), 1)) {
 		wg.Add(1)

@@ -50,6 +50,7 @@ apply to them (and to the fetching of bst build).`,
 		newSourceFetchCommand(a, sf),
 		newSourceTrackCommand(a, sf),
 		newSourceCheckoutCommand(a, sf),
+		newSourcePushCommand(a, sf),
 	)
 	return c
 }
@@ -262,6 +263,7 @@ func newSourceFetchCommand(a *app, sf *sourceFlags) *cobra.Command {
 	var (
 		deps   string
 		except []string
+		rf     remoteFlags
 	)
 	c := &cobra.Command{
 		Use:   "fetch [ELEMENT...]",
@@ -289,7 +291,11 @@ none is given) and keep them in the source cache, ready to build offline.
 				return err
 			}
 			list := withSources(elements)
-			ok, failed, skipped := 0, 0, 0
+			pulled, err := s.pullSources(c.Context(), list, &rf)
+			if err != nil {
+				return err
+			}
+			ok, failed, skipped := 0, 0, -pulled // pulled sources are cached, so skipped
 			err = s.env.FetchAll(c.Context(), list, s.fetchers(), func(ev source.JobEvent) {
 				s.report(ev)
 				switch ev.Kind {
@@ -302,6 +308,9 @@ none is given) and keep them in the source cache, ready to build offline.
 				}
 			})
 			fmt.Fprintf(a.stderr, "\nFetched %d elements, %d already cached", ok, skipped)
+			if pulled > 0 {
+				fmt.Fprintf(a.stderr, ", %d pulled from source caches", pulled)
+			}
 			if failed > 0 {
 				fmt.Fprintf(a.stderr, ", %d failed", failed)
 			}
@@ -314,6 +323,7 @@ none is given) and keep them in the source cache, ready to build offline.
 	}
 	addDepsFlag(c, &deps, "none")
 	c.Flags().StringArrayVar(&except, "except", nil, "except these elements and what only they depend on (repeatable)")
+	addSourceRemoteFlags(c, &rf, "a source cache to pull from, before the configured ones", cas.PurposePull)
 	c.ValidArgsFunction = a.completeElements
 	return c
 }
