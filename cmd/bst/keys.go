@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/bstgo/bst/element"
+	"github.com/bstgo/bst/scheduler"
 	"github.com/bstgo/bst/loader"
 	"github.com/bstgo/bst/source"
 )
@@ -42,5 +43,12 @@ func computeKeysOf(a *app, p *loader.Project, all []*element.Element) error {
 		kc.Debug = a.stderr
 	}
 	element.ComputeKeys(kc, all)
+	if !kc.Strict {
+		artifacts, err := a.openCache()
+		if err != nil {
+			return err
+		}
+		scheduler.ResolveNonStrict(artifacts, kc, all)
+	}
 	return nil
 }
