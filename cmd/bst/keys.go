@@ -4,8 +4,8 @@ import (
 	"os"
 
 	"github.com/bstgo/bst/element"
-	"github.com/bstgo/bst/scheduler"
 	"github.com/bstgo/bst/loader"
+	"github.com/bstgo/bst/scheduler"
 	"github.com/bstgo/bst/source"
 )
 
