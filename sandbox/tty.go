@@ -24,6 +24,7 @@ type ttyConn struct {
 	out           io.Writer
 	done          sync.WaitGroup
 	stopResize    func()
+	stopInput     func()
 	restore       func()
 }
 
@@ -48,7 +49,13 @@ func (t *ttyConn) start() error {
 	}
 	t.master = m
 	t.followSize()
-	if t.in != nil {
+	if f, ok := t.in.(*os.File); ok {
+		// The caller's terminal is read only when it has input, so that
+		// nothing typed after the command ends is taken from the caller.
+		if err := t.copyInput(m, f); err != nil {
+			return err
+		}
+	} else if t.in != nil {
 		go io.Copy(m, t.in) // ends when the master is closed
 	}
 	t.done.Add(1)
@@ -103,7 +110,60 @@ func (t *ttyConn) followSize() {
 	}
 }
 
+// copyInput copies f to the master until close, polling f with a pipe
+// that close writes to, so that no read of f is pending when close
+// returns.
+func (t *ttyConn) copyInput(m, f *os.File) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	stopped := make(chan struct{})
+	t.stopInput = func() {
+		w.Write([]byte{0})
+		<-stopped
+		r.Close()
+		w.Close()
+	}
+	go func() {
+		defer close(stopped)
+		buf := make([]byte, 4096)
+		fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLIN}, {Fd: int32(r.Fd()), Events: unix.POLLIN}}
+		for {
+			fds[0].Revents, fds[1].Revents = 0, 0
+			if _, err := unix.Poll(fds, -1); err != nil {
+				if err == unix.EINTR {
+					continue
+				}
+				return
+			}
+			if fds[1].Revents != 0 {
+				return
+			}
+			if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) == 0 {
+				if fds[0].Revents != 0 {
+					return
+				}
+				continue
+			}
+			n, err := unix.Read(int(f.Fd()), buf)
+			if n > 0 {
+				if _, werr := m.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil && err != unix.EAGAIN && err != unix.EINTR || n == 0 && err == nil {
+				return
+			}
+		}
+	}()
+	return nil
+}
+
 func (t *ttyConn) close() {
+	if t.stopInput != nil {
+		t.stopInput()
+	}
 	if t.stopResize != nil {
 		t.stopResize()
 	}

@@ -10,9 +10,10 @@ import (
 // artifact loading does: the artifact under the strict key when there is
 // one; else a successful artifact under the weak key, whose recorded
 // strong key is reused; else the key the element gets when built, from
-// its dependencies' strong keys. Elements whose keys are unknown are
-// left alone.
-func ResolveNonStrict(c *cas.ArtifactCache, kc element.KeyContext, elements []*element.Element) {
+// its dependencies' strong keys, when building (bst show, as
+// BuildStream's, leaves it unknown: nothing is scheduled to build).
+// Elements whose keys are unknown are left alone.
+func ResolveNonStrict(c *cas.ArtifactCache, kc element.KeyContext, elements []*element.Element, building bool) {
 	sc := element.NewScopeCache()
 	for _, e := range elements {
 		if e.Keys.Strong != "" || e.Keys.Strict == "" || !makesArtifact(e) {
@@ -25,6 +26,9 @@ func ResolveNonStrict(c *cas.ArtifactCache, kc element.KeyContext, elements []*e
 		if a, err := c.Get(cas.ArtifactRef(e.Project, e.Name, e.Keys.Weak)); err == nil && a.GetBuildSuccess() &&
 			a.GetWeakKey() == e.Keys.Weak && len(a.GetStrongKey()) == 64 {
 			e.Keys.Strong = a.GetStrongKey()
+			continue
+		}
+		if !building {
 			continue
 		}
 		deps := sc.BuildScope(e)

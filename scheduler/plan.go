@@ -90,7 +90,7 @@ func (l *Lookup) State(e *element.Element, sc *element.ScopeCache) string {
 		return "no reference"
 	case e.Kind == "junction":
 		return "junction"
-	case e.Keys.Strong == "":
+	case e.Keys.Strong == "" && e.Keys.Strict == "":
 		return "waiting"
 	}
 	switch l.Status(e) {

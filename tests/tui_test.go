@@ -172,3 +172,27 @@ func waitFile(t *testing.T, p, want string, timeout time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestFailurePromptShell(t *testing.T) {
+	dir := busyboxProject(t, map[string]string{
+		"broken.bst": "kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  build-commands:\n  - false\n",
+	})
+	s := startTmux(t, dir, fmt.Sprintf("%s/bst build broken.bst; echo EXIT=$? > %s/exit; sleep 60", binDir, dir), tuiEnv(dir))
+	s.waitFor("(l)og (s)hell", 60*time.Second)
+	s.send("s", "Enter")
+	s.waitFor("A shell in the build sandbox of broken.bst", 30*time.Second)
+	// The shell is in the build sandbox: at the build root, with the
+	// base's busybox.
+	s.send("echo IN-$(pwd)-$(cat /proc/self/comm 2>/dev/null)-SANDBOX", "Enter")
+	s.waitFor("IN-/buildstream/tui/broken.bst-", 30*time.Second)
+	s.send("exit", "Enter")
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(s.screen(), "Choose one of") < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := strings.Count(s.screen(), "Choose one of"); n < 2 {
+		t.Fatalf("leaving the shell did not ask again:\n%s", s.screen())
+	}
+	s.send("q", "Enter")
+	waitFile(t, filepath.Join(dir, "exit"), "EXIT=255", 30*time.Second)
+}

@@ -46,6 +46,7 @@ type Frontend struct {
 	status *Status
 	json   *json.Encoder
 	in     *bufio.Reader
+	out    *heldWriter // the log's way to stderr
 
 	mu       sync.Mutex
 	failures []Failure
@@ -75,10 +76,11 @@ func NewFrontend(o FrontendOptions) *Frontend {
 		f.stopped.Add(1)
 		go f.tick()
 	}
-	var lw io.Writer = o.Stderr
+	f.out = &heldWriter{w: o.Stderr}
 	if f.status != nil {
-		lw = statusWriter{f.status}
+		f.out.w = statusWriter{f.status}
 	}
+	var lw io.Writer = f.out
 	f.plain = NewLogger(lw, o.Start, o.KeyLength)
 	f.plain.ErrorLines = o.MessageLines
 	if o.LogFile != nil {
@@ -86,6 +88,47 @@ func NewFrontend(o FrontendOptions) *Frontend {
 		f.file.ErrorLines = o.MessageLines
 	}
 	return f
+}
+
+// heldWriter writes through, or keeps what is written while held (while
+// the user is in a shell) and writes it when released.
+type heldWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	held bool
+	buf  []byte
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	return h.w.Write(p)
+}
+
+func (h *heldWriter) hold(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = on
+	if !on && len(h.buf) > 0 {
+		h.w.Write(h.buf)
+		h.buf = nil
+	}
+}
+
+// Suspend runs fn, such as an interactive shell, with the terminal to
+// itself: the status area hidden and the log held back until fn returns.
+func (f *Frontend) Suspend(fn func()) {
+	if f.status != nil {
+		f.status.Hide()
+		defer f.status.Show()
+	}
+	f.out.hold(true)
+	defer f.out.hold(false)
+	fn()
 }
 
 // statusWriter prints log text above the status area.

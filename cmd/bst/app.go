@@ -37,6 +37,9 @@ type app struct {
 	onError       string
 	builderCount  int
 	pusherCount   int
+	// building is set by the commands that build (non-strict keys of what
+	// will be built are then computed up front).
+	building bool
 	// src are the source options (--fetchers, --network-retries,
 	// --default-mirror), global as in BuildStream since builds fetch too.
 	src sourceFlags

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"time"
@@ -77,6 +78,7 @@ are cached as failed artifacts, which later builds do not retry unless given
 				return &usageError{fmt.Sprintf("invalid value %q for --format: choose text or json", format)}
 			}
 			start := time.Now()
+			a.building = true
 			l, err := a.loadTargets(c.Context(), args, nil)
 			if err != nil {
 				return err
@@ -147,6 +149,20 @@ are cached as failed artifacts, which later builds do not retry unless given
 				Keep:          func(ref string) bool { return keep[ref] },
 			}
 			transfers.wire(&opts, env, warn)
+			if sess.interact {
+				sess.shell = func(e *element.Element) error {
+					cfg, err := scheduler.ParseShellConfig(l.project.Config.Get("shell"), os.LookupEnv)
+					if err != nil {
+						return err
+					}
+					_, err = scheduler.Shell(c.Context(), scheduler.ShellOptions{
+						Options: opts, Element: e, Build: true, Config: cfg,
+						Prompt: shellPrompt(e.FullName, e.Keys.Strong, uc.KeyLength),
+						Stdin:  a.stdin, Stdout: a.stderr, Stderr: a.stderr, Tty: true,
+					})
+					return err
+				}
+			}
 			res, err := scheduler.Run(c.Context(), opts, plan)
 			summary := fmt.Sprintf("\nBuilt %d elements, %d already cached", len(res.Built), len(plan.Cached))
 			if len(res.Pulled) > 0 {

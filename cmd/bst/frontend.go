@@ -21,6 +21,9 @@ type session struct {
 	logFile  *os.File
 	interact bool
 	logs     map[*element.Element]string // the last log of each element
+	// shell, when set, opens a shell in the build sandbox of an element
+	// whose build failed (the failure prompt's "shell").
+	shell func(e *element.Element) error
 }
 
 // newSession starts the interface: a status area and prompts on a
@@ -81,9 +84,20 @@ func (s *session) onFailure() func(*element.Element, string, error) scheduler.Fa
 	}
 	return func(e *element.Element, action string, err error) scheduler.FailureAction {
 		for {
-			choice := s.ui.Ask(fmt.Sprintf("\n%s of %s failed: %v", action, e.FullName, err),
-				[]string{"(c)ontinue", "(q)uit", "(t)erminate", "(r)etry", "(l)og"}, "q")
+			choices := []string{"(c)ontinue", "(q)uit", "(t)erminate", "(r)etry", "(l)og"}
+			if action == "build" && s.shell != nil {
+				choices = append(choices, "(s)hell")
+			}
+			choice := s.ui.Ask(fmt.Sprintf("\n%s of %s failed: %v", action, e.FullName, err), choices, "q")
 			switch choice {
+			case "s":
+				s.ui.Suspend(func() {
+					fmt.Fprintf(s.a.stderr, "A shell in the build sandbox of %s: its dependencies and sources staged as for its build. Exit it to return.\n", e.FullName)
+					if err := s.shell(e); err != nil {
+						fmt.Fprintf(s.a.stderr, "the shell failed: %v\n", err)
+					}
+				})
+				continue
 			case "c":
 				return scheduler.FailContinue
 			case "t":

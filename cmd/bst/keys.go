@@ -48,7 +48,7 @@ func computeKeysOf(a *app, p *loader.Project, all []*element.Element) error {
 		if err != nil {
 			return err
 		}
-		scheduler.ResolveNonStrict(artifacts, kc, all)
+		scheduler.ResolveNonStrict(artifacts, kc, all, a.building)
 	}
 	return nil
 }
