@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,7 +128,45 @@ func (b *build) sandboxConfig(ctx context.Context, work string, spec element.Run
 		hostDirs[i] = host
 		cfg.Writable = append(cfg.Writable, sandbox.WritableDir{Path: d.Path, HostPath: host})
 	}
+	if err := b.buildIDs(&cfg, hostDirs); err != nil {
+		return cfg, nil, err
+	}
 	return cfg, hostDirs, nil
+}
+
+// buildIDs sets the ids the commands run as from the element's
+// build-uid and build-gid. Other ids than the caller's can only be
+// mapped when bst runs as root: the writable directories are then given
+// to those ids. Without root, the commands run as 0/0, with a warning.
+func (b *build) buildIDs(cfg *sandbox.Config, dirs []string) error {
+	sc := b.e.SandboxConfig
+	uid, gid := 0, 0
+	if sc.BuildUID != nil {
+		uid = *sc.BuildUID
+	}
+	if sc.BuildGID != nil {
+		gid = *sc.BuildGID
+	}
+	if uid == 0 && gid == 0 {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		b.Status("build-uid %d and build-gid %d cannot be mapped without root: the commands run as 0/0", uid, gid)
+		return nil
+	}
+	cfg.UID, cfg.GID = uid, gid
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, uid, gid)
+		})
+		if err != nil {
+			return fmt.Errorf("giving the build directories to %d/%d: %w", uid, gid, err)
+		}
+	}
+	return nil
 }
 
 // workDir makes a directory for a batch's writable directories.
