@@ -148,7 +148,7 @@ func (a *app) newSourceEnv(p *loader.Project, sf *sourceFlags, log func(source.M
 	if err != nil && log != nil {
 		log(source.Message{Kind: source.Warning, Text: fmt.Sprintf("ignoring the .netrc file: %v", err)})
 	}
-	proj, err := sourceProject(p, uc, sf.defaultMirror)
+	projects, err := sourceProjects(p, uc, sf.defaultMirror)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (a *app) newSourceEnv(p *loader.Project, sf *sourceFlags, log func(source.M
 		TrackPolicy: trackPolicy,
 		Retries:     retries,
 		Netrc:       netrc,
-		Projects:    []*source.Project{proj},
+		Projects:    projects,
 		Log:         log,
 	})
 }
