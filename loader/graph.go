@@ -122,7 +122,14 @@ func (p *Project) Load(ctx context.Context, targets []string) (*Graph, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return l.finish(targets)
+	g, err := l.finish(targets)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkConflicts(); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // work loads queued elements until none is left and none is being loaded.
