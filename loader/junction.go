@@ -672,3 +672,8 @@ func (le *loadElement) localName() string {
 	}
 	return le.name
 }
+
+// ParentAlias returns the alias of the parent project that source alias
+// alias of subproject p stands for, as the junction's `aliases` and
+// `map-aliases` say.
+func (p *Project) ParentAlias(alias string) (string, bool) { return p.parentAlias(alias) }

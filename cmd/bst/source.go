@@ -332,8 +332,9 @@ none is given) and keep them in the source cache, ready to build offline.
 
 func newSourceTrackCommand(a *app, sf *sourceFlags) *cobra.Command {
 	var (
-		deps   string
-		except []string
+		deps           string
+		except         []string
+		crossJunctions bool
 	)
 	c := &cobra.Command{
 		Use:   "track [ELEMENT...]",
@@ -346,7 +347,11 @@ ref-storage: project.refs.
 
 Remote, tar and zip sources track the checksum of their file; git sources
 their track branch or tag. With --deps none (the default) a filter element
-tracks the element it filters.`,
+tracks the element it filters.
+
+Elements of subprojects are only tracked with --cross-junctions, and only
+when the toplevel project keeps its refs in project.refs: their refs
+cannot be written into another project's files.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			sel, err := parseDeps(deps)
 			if err != nil {
@@ -360,6 +365,9 @@ tracks the element it filters.`,
 			elements := element.Select(s.l.targets, sel, s.l.except)
 			if sel == element.SelectNone {
 				elements = redirect(elements)
+			}
+			if elements, err = crossJunctionFilter(s.l, elements, crossJunctions); err != nil {
+				return err
 			}
 			list := withSources(elements)
 			results, err := s.env.TrackAll(c.Context(), list, s.fetchers(), s.report)
@@ -406,6 +414,7 @@ tracks the element it filters.`,
 	}
 	addDepsFlag(c, &deps, "none")
 	c.Flags().StringArrayVar(&except, "except", nil, "except these elements and what only they depend on (repeatable)")
+	c.Flags().BoolVarP(&crossJunctions, "cross-junctions", "J", false, "also track elements of subprojects")
 	c.ValidArgsFunction = a.completeElements
 	return c
 }
