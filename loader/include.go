@@ -159,11 +159,7 @@ func (p *Project) includeFromJunction(ctx context.Context, n, it *node.Node, act
 		return err
 	}
 	included := loaded.Clone()
-	vars, err := sub.Variables.Resolve()
-	if err != nil {
-		return err
-	}
-	if err := vars.ExpandOwned(included); err != nil {
+	if err := sub.Variables.ResolvePartial().ExpandOwned(included); err != nil {
 		return err
 	}
 	active[path] = true
