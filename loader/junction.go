@@ -45,7 +45,9 @@ type projectTree struct {
 	mu     sync.Mutex
 	stager JunctionStager
 	// projects are every project loaded, the toplevel first, in the
-	// order they were loaded.
+	// order they were loaded; projMu guards it (a stager asks for them
+	// while mu is held).
+	projMu   sync.Mutex
 	projects []*Project
 	// searching are the junction names being opened, by the project
 	// searching and the name, for reporting circular references.
@@ -117,8 +119,8 @@ func (p *Project) Projects() []*Project {
 	if p.jx == nil {
 		return []*Project{p}
 	}
-	p.jx.tree.mu.Lock()
-	defer p.jx.tree.mu.Unlock()
+	p.jx.tree.projMu.Lock()
+	defer p.jx.tree.projMu.Unlock()
 	return append([]*Project(nil), p.jx.tree.projects...)
 }
 
@@ -291,7 +293,9 @@ func (p *Project) subprojectLocked(ctx context.Context, name string, prov node.P
 		return nil, err
 	}
 	p.jx.subs[name] = q
+	tree.projMu.Lock()
 	tree.projects = append(tree.projects, q)
+	tree.projMu.Unlock()
 	return q, nil
 }
 
@@ -601,7 +605,10 @@ func (p *Project) checkConflicts() error {
 	defer p.jx.tree.mu.Unlock()
 	byName := map[string][]*Project{}
 	var names []string
-	for _, q := range p.jx.tree.projects {
+	p.jx.tree.projMu.Lock()
+	projects := append([]*Project(nil), p.jx.tree.projects...)
+	p.jx.tree.projMu.Unlock()
+	for _, q := range projects {
 		if byName[q.Name] == nil {
 			names = append(names, q.Name)
 		}
