@@ -375,6 +375,13 @@ func (p *Project) openSubproject(ctx context.Context, name string, je *element.E
 	if err != nil {
 		return nil, err
 	}
+	if !prov.Valid() {
+		// Named on the command line: point at the junction instead.
+		prov = je.Prov
+		if path != "" {
+			prov = je.Config.Get("path").Prov()
+		}
+	}
 	var base string
 	if len(je.Sources) == 1 {
 		if lp, ok := je.Sources[0].Plugin.(interface{ LocalPath() string }); ok {
