@@ -385,6 +385,9 @@ func (c sourceContext) TranslateURL(u string, prov node.Provenance) (string, err
 		return "", node.Errorf(prov, node.InvalidData, "URL '%s' uses alias '%s', which the project does not define", u, alias)
 	}
 	// A junction may map the subproject's alias to one of its parent's.
+	if err := c.p.checkAliasMapping(alias, prov); err != nil {
+		return "", err
+	}
 	if pa, ok := c.p.parentAlias(alias); ok {
 		return sourceContext{c.p.Parent()}.TranslateURL(pa+":"+rest, prov)
 	}

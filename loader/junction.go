@@ -77,6 +77,9 @@ type junctionState struct {
 	// The project.conf `junctions:` settings.
 	duplicates map[string][]*node.Node // project name -> junction paths
 	internal   []*node.Node
+	// disallowSubprojectURIs: subprojects may only fetch through aliases
+	// this project maps (inherited by every project below).
+	disallowSubprojectURIs bool
 }
 
 // junctionInfo is the configuration of the junction a subproject is
@@ -563,10 +566,41 @@ func (p *Project) loadJunctionsConfig(n *node.Node) error {
 		}
 		p.jx.internal = in.Items()
 	}
-	if _, err := n.GetBool("disallow-subproject-uris", false); err != nil {
+	disallow, err := n.GetBool("disallow-subproject-uris", false)
+	if err != nil {
 		return err
 	}
+	p.jx.disallowSubprojectURIs = p.jx.disallowSubprojectURIs || disallow // inherited first
 	return nil
+}
+
+// inheritDisallow applies a parent's disallow-subproject-uris: it holds
+// for the whole subtree, and makes unaliased URLs fatal there (which, as
+// a fatal warning, enters the subproject's cache keys).
+func (p *Project) inheritDisallow() {
+	if p.jx == nil {
+		return
+	}
+	if parent := p.Parent(); parent != nil && parent.jx.disallowSubprojectURIs {
+		p.jx.disallowSubprojectURIs = true
+		if !contains(p.FatalWarnings, "unaliased-url") {
+			p.FatalWarnings = append(p.FatalWarnings, "unaliased-url")
+		}
+	}
+}
+
+// checkAliasMapping fails for an alias of subproject p that the junction
+// does not map while a project above disallows subproject URIs.
+func (p *Project) checkAliasMapping(alias string, prov node.Provenance) error {
+	parent := p.Parent()
+	if parent == nil || !parent.jx.disallowSubprojectURIs {
+		return nil
+	}
+	if _, ok := p.parentAlias(alias); ok {
+		return nil
+	}
+	return &node.Error{Prov: prov, Reason: "missing-alias-mapping",
+		Msg: fmt.Sprintf("parent project did not provide a mapping for alias '%s' and disallowed usage of unmapped aliases", alias)}
 }
 
 // ancestors lists the projects that reach p through their junctions: its

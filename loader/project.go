@@ -229,6 +229,7 @@ func (p *Project) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.inheritDisallow()
 	if junctions != nil {
 		if err := junctions.ValidateKeys("duplicates", "internal", "disallow-subproject-uris"); err != nil {
 			return err
