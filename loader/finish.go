@@ -73,6 +73,7 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 				}
 				d.target = t
 			}
+			mergeSameTargets(l.byNam[name])
 		}
 	}
 	for _, r := range roots {

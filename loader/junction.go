@@ -725,3 +725,30 @@ func (le *loadElement) localName() string {
 // alias of subproject p stands for, as the junction's `aliases` and
 // `map-aliases` say.
 func (p *Project) ParentAlias(alias string) (string, bool) { return p.parentAlias(alias) }
+
+// mergeSameTargets merges the dependencies of le that name one element
+// in different ways (through a link, an override or a link to a
+// junction), as BuildStream merges them once their elements are known.
+func mergeSameTargets(le *loadElement) {
+	if len(le.deps) < 2 {
+		return
+	}
+	var seen map[*loadElement]*loadDep
+	out := le.deps[:0:0]
+	for _, d := range le.deps {
+		if seen == nil {
+			seen = make(map[*loadElement]*loadDep, len(le.deps))
+		}
+		if prev := seen[d.target]; prev != nil {
+			prev.typ |= d.typ
+			prev.strict = prev.strict || d.strict
+			prev.config = append(prev.config, d.config...)
+			continue
+		}
+		seen[d.target] = d
+		out = append(out, d)
+	}
+	if len(out) != len(le.deps) {
+		le.deps = out
+	}
+}
