@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 
@@ -412,7 +413,54 @@ func (p *Project) openSubproject(ctx context.Context, name string, je *element.E
 	if err := sub.load(ctx); err != nil {
 		return nil, err
 	}
+	sub.expandOverrideLinks()
 	return sub, nil
+}
+
+// expandOverrideLinks lets an override whose key is a link of the
+// subproject apply to the link's target too, as BuildStream expands links
+// in override keys. Only keys without a junction path are expanded.
+func (p *Project) expandOverrideLinks() {
+	info := p.jx.info
+	keys := make([]string, 0, len(info.overrides))
+	for k := range info.overrides {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := k
+		for hops := 0; hops < 16 && !strings.Contains(name, ":"); hops++ {
+			t := p.linkTarget(name)
+			if t == "" {
+				break
+			}
+			name = t
+		}
+		if name != k {
+			if _, ok := info.overrides[name]; !ok {
+				info.overrides[name] = info.overrides[k]
+			}
+		}
+	}
+}
+
+// linkTarget returns the target of element name of p if it is a link
+// ("" otherwise, or when it cannot be read).
+func (p *Project) linkTarget(name string) string {
+	n, err := parseFile(p.prefix()+name, filepath.Join(p.ElementPath, filepath.FromSlash(name)))
+	if err != nil {
+		return ""
+	}
+	if k := n.Get("kind"); k == nil || !k.IsScalar() || k.Value() != "link" {
+		return ""
+	}
+	if err := p.Options.Process(n, nil); err != nil {
+		return ""
+	}
+	if t := n.Get("config").Get("target"); t != nil && t.IsScalar() {
+		return t.Value()
+	}
+	return ""
 }
 
 // junctionConfig reads the configuration of a junction element.
