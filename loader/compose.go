@@ -36,7 +36,7 @@ func (p *Project) compose(le *loadElement, k element.Kind, tmp *node.Parser) (*e
 		return nil, err
 	}
 	e := &element.Element{
-		Name: le.name, FullName: le.name, Project: p.Name, Kind: k.Name(), Prov: n.Prov(), Plugin: k,
+		Name: le.localName(), FullName: le.name, Project: p.Name, Kind: k.Name(), Prov: n.Prov(), Plugin: k,
 	}
 	if e.Description, err = n.GetString("description", ""); err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (p *Project) compose(le *loadElement, k element.Kind, tmp *node.Parser) (*e
 			return nil, err
 		}
 	}
-	table, err := kd.variables.Overlay(own, variables.Synthetic{Name: "element-name", Value: le.name})
+	table, err := kd.variables.Overlay(own, variables.Synthetic{Name: "element-name", Value: le.localName()})
 	if err != nil {
 		return nil, err
 	}
@@ -383,6 +383,13 @@ func (c sourceContext) TranslateURL(u string, prov node.Provenance) (string, err
 	base, ok := c.p.Aliases[alias]
 	if !ok {
 		return "", node.Errorf(prov, node.InvalidData, "URL '%s' uses alias '%s', which the project does not define", u, alias)
+	}
+	// A junction may map the subproject's alias to one of its parent's.
+	if err := c.p.checkAliasMapping(alias, prov); err != nil {
+		return "", err
+	}
+	if pa, ok := c.p.parentAlias(alias); ok {
+		return sourceContext{c.p.Parent()}.TranslateURL(pa+":"+rest, prov)
 	}
 	return base + rest, nil
 }

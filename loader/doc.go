@@ -10,6 +10,12 @@
 // dependency parsing and merging, the dependency sort, and cycle detection.
 // Element files are read and composed in parallel.
 //
+// Junctions open subprojects, each a Project of its own loaded once per
+// load (see junction.go); names such as "sdk.bst:gcc.bst" are resolved,
+// through links and the junctions' overrides, before their elements are
+// queued. Staging a junction's sources is left to a JunctionStager, so
+// the loader fetches nothing itself.
+//
 // Every failure is a *node.Error naming the file, line and column and
 // carrying a [node.Reason].
 package loader

@@ -73,6 +73,7 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 				}
 				d.target = t
 			}
+			mergeSameTargets(l.byNam[name])
 		}
 	}
 	for _, r := range roots {
@@ -102,7 +103,7 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 			e.Deps[i] = &deps[i]
 		}
 		deps, ptrs = deps[len(le.deps):], ptrs[len(le.deps):]
-		g.Elements[e.Name] = e
+		g.Elements[e.FullName] = e
 	}
 	if err := checkElements(order); err != nil {
 		return nil, err
@@ -178,7 +179,18 @@ func (l *loader) locate(le *loadElement, ref *loadDep) error {
 	if e, ok := le.err.(*node.Error); ok && e.Prov.Valid() {
 		return le.err
 	}
-	rel, _ := filepath.Rel(l.p.Dir, l.p.ElementPath)
+	p := le.proj
+	if p == nil {
+		p = l.p
+	}
+	if p.JunctionName() != "" {
+		var prov node.Provenance
+		if ref != nil {
+			prov = ref.prov
+		}
+		return p.missingElement(le.local, prov, le.err)
+	}
+	rel, _ := filepath.Rel(p.Dir, p.ElementPath)
 	e := &node.Error{Reason: node.MissingFile, Err: le.err,
 		Msg: fmt.Sprintf("could not find element '%s' in elements directory '%s'", le.name, rel)}
 	if ref != nil {
@@ -187,7 +199,7 @@ func (l *loader) locate(le *loadElement, ref *loadDep) error {
 	// A common mistake is to name elements with the element path.
 	if rel != "." && strings.HasPrefix(le.name, rel+"/") {
 		trimmed := strings.TrimPrefix(le.name, rel+"/")
-		if _, err := os.Stat(filepath.Join(l.p.ElementPath, trimmed)); err == nil {
+		if _, err := os.Stat(filepath.Join(p.ElementPath, trimmed)); err == nil {
 			e.Detail = fmt.Sprintf("Did you mean '%s'?", trimmed)
 		}
 	}
@@ -383,9 +395,21 @@ func (s *sorter) sort(le *loadElement) []*loadDep {
 				return -1
 			}
 		}
-		// Junctioned elements (compared by junction next) come with the
-		// junction issue; names decide between local elements.
-		return strings.Compare(ea.name, eb.name)
+		// Then names in their projects; for equal names, junctioned
+		// elements before local ones, and by the name of their junction.
+		if c := strings.Compare(ea.local, eb.local); c != 0 {
+			return c
+		}
+		ja, jb := ea.junctionName(), eb.junctionName()
+		switch {
+		case ja != "" && jb != "":
+			return strings.Compare(ja, jb)
+		case ja != "":
+			return -1
+		case jb != "":
+			return 1
+		}
+		return 0
 	})
 	return deps
 }

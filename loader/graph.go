@@ -14,16 +14,23 @@ import (
 
 // loadElement is an element while the graph is being loaded.
 type loadElement struct {
-	name string
+	name string // the full name, with the junction prefix
 	node *node.Node
 	kind element.Kind
 	deps []*loadDep // in declaration order, duplicates merged
 	el   *element.Element
 	err  error
 
-	// link is set for link elements: the name of the element they stand for.
-	link     string
-	linkProv node.Provenance
+	// local is the name in proj, the project declaring the element.
+	local string
+	proj  *Project
+
+	// link is set for link elements: the full name of the element they
+	// stand for, declared in linkProj as linkLocal.
+	link      string
+	linkProj  *Project
+	linkLocal string
+	linkProv  node.Provenance
 
 	// Graph algorithms, once loading is done.
 	level int // 1 + the highest level of its dependencies; 0 = not computed
@@ -40,6 +47,9 @@ type loadDep struct {
 	config []*node.Node
 	prov   node.Provenance
 	target *loadElement
+	// The element named, once resolved: its project and its name there.
+	proj  *Project
+	local string
 }
 
 // Graph is a loaded element graph.
@@ -74,13 +84,31 @@ type loader struct {
 func (p *Project) Load(ctx context.Context, targets []string) (*Graph, error) {
 	l := &loader{p: p, ctx: ctx, byNam: map[string]*loadElement{}}
 	l.cond = sync.NewCond(&l.mu)
-	for _, t := range targets {
+	type resolved struct {
+		proj  *Project
+		local string
+	}
+	res := make([]resolved, len(targets))
+	for i, t := range targets {
 		if err := checkTargetName(t); err != nil {
 			return nil, err
 		}
+		q, local, err := p.resolveRef(ctx, t, node.Synthetic)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkTargetName(local); err != nil {
+			return nil, err
+		}
+		res[i] = resolved{q, local}
 	}
-	for _, t := range targets {
-		l.requestLocked(t)
+	for i, t := range targets {
+		le := l.requestIn(res[i].proj, res[i].local)
+		// A target named through an override or a link to a junction is
+		// also known by the name given.
+		if _, ok := l.byNam[t]; !ok {
+			l.byNam[t] = le
+		}
 	}
 	var wg sync.WaitGroup
 	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
@@ -94,7 +122,14 @@ func (p *Project) Load(ctx context.Context, targets []string) (*Graph, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return l.finish(targets)
+	g, err := l.finish(targets)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkConflicts(); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // work loads queued elements until none is left and none is being loaded.
@@ -122,10 +157,10 @@ func (l *loader) work() {
 		l.mu.Lock()
 		if le.err == nil {
 			for _, d := range le.deps {
-				d.target = l.requestLocked(d.name)
+				d.target = l.requestIn(d.proj, d.local)
 			}
 			if le.link != "" {
-				l.requestLocked(le.link)
+				l.requestIn(le.linkProj, le.linkLocal)
 			}
 		}
 		l.busy--
@@ -135,16 +170,20 @@ func (l *loader) work() {
 	}
 }
 
-// requestLocked schedules the loading of name, once; l.mu is held (or no
-// worker runs yet).
-func (l *loader) requestLocked(name string) *loadElement {
+// requestIn schedules the loading of element local of project proj, once;
+// l.mu is held (or no worker runs yet).
+func (l *loader) requestIn(proj *Project, local string) *loadElement {
+	name := local
+	if pre := proj.prefix(); pre != "" {
+		name = pre + local
+	}
 	if le := l.byNam[name]; le != nil {
 		return le
 	}
 	// The name is part of the text of the file that named the element
 	// first: a copy does not keep that text.
 	name = strings.Clone(name)
-	le := &loadElement{name: name}
+	le := &loadElement{name: name, local: name[len(name)-len(local):], proj: proj}
 	l.byNam[name] = le
 	l.queue = append(l.queue, le)
 	l.busy++
@@ -158,8 +197,8 @@ func (l *loader) requestLocked(name string) *loadElement {
 // loaded with fp reuses its memory. What the element keeps of it is copied
 // out, by extractDeps and compose.
 func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
-	p := l.p
-	path := filepath.Join(p.ElementPath, filepath.FromSlash(le.name))
+	p := le.proj
+	path := filepath.Join(p.ElementPath, filepath.FromSlash(le.local))
 	n, err := fp.parseTemporary(le.name, path)
 	if err != nil {
 		return err
@@ -213,6 +252,14 @@ func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
 		if err := checkDepName(d); err != nil {
 			return err
 		}
+		if d.proj, d.local, err = p.resolveRef(l.ctx, d.name, d.prov); err != nil {
+			return err
+		}
+		if d.local != d.name {
+			if err := checkDepName(&loadDep{name: d.local, prov: d.prov}); err != nil {
+				return err
+			}
+		}
 	}
 	if le.el, err = p.compose(le, k, &fp.parser); err != nil {
 		return err
@@ -224,14 +271,14 @@ func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
 		if err != nil {
 			return err
 		}
-		le.link, le.linkProv = t.Value(), t.Prov()
-		if strings.Contains(le.link, ":") {
-			return node.Errorf(t.Prov(), node.InvalidJunction,
-				"%s: links to elements of junctioned projects are not supported yet", le.name)
-		}
-		if err := checkDepName(&loadDep{name: le.link, prov: t.Prov()}); err != nil {
+		le.linkProv = t.Prov()
+		if err := checkDepName(&loadDep{name: t.Value(), prov: t.Prov()}); err != nil {
 			return err
 		}
+		if le.linkProj, le.linkLocal, err = p.resolveRef(l.ctx, t.Value(), t.Prov()); err != nil {
+			return err
+		}
+		le.link = le.linkProj.prefix() + le.linkLocal
 	}
 	return nil
 }
@@ -420,12 +467,8 @@ func parseDep(dn *node.Node, defType element.DepType, deps []loadDep) ([]loadDep
 			return nil, node.Errorf(nn.Prov(), node.InvalidData,
 				"dependency %s contains `:` in its name: `:` is not allowed in filename when junction is given", name)
 		}
-		if junction != "" || strings.Contains(name, ":") {
-			return nil, node.Errorf(nn.Prov(), node.InvalidJunction,
-				"dependency on '%s': elements of junctioned projects are not supported yet", qualified(junction, name))
-		}
 		d := tmpl
-		d.name = name
+		d.name = qualified(junction, name)
 		d.config = append([]*node.Node(nil), tmpl.config...)
 		deps = append(deps, d)
 	}
@@ -440,10 +483,6 @@ func qualified(junction, name string) string {
 }
 
 func checkTargetName(t string) error {
-	if strings.Contains(t, ":") {
-		return &node.Error{Reason: node.InvalidJunction,
-			Msg: fmt.Sprintf("cannot load '%s': elements of junctioned projects are not supported yet", t)}
-	}
 	if !strings.HasSuffix(t, ".bst") {
 		return &node.Error{Reason: node.InvalidElementNames,
 			Msg:    fmt.Sprintf("invalid element name '%s': element names end in .bst", t),

@@ -74,8 +74,14 @@ func (p *Project) includeMapping(ctx context.Context, n *node.Node, withOptions 
 			}
 			name := it.Value()
 			if strings.Contains(name, ":") {
-				return node.Errorf(it.Prov(), node.InvalidJunction,
-					"cannot include '%s': includes from junctions are not supported yet", name)
+				if p.localIncludesOnly {
+					p.skippedJunctionIncludes = true
+					continue
+				}
+				if err := p.includeFromJunction(ctx, n, it, active); err != nil {
+					return err
+				}
+				continue
 			}
 			clean, err := projectPath(p.Dir, it, false, false)
 			if err != nil {
@@ -125,4 +131,42 @@ func (p *Project) includeValue(ctx context.Context, v *node.Node, withOptions bo
 		}
 	}
 	return nil
+}
+
+// includeFromJunction composes the file a `(@)` entry names in a
+// subproject ("junction.bst:file.yml") under n. The file's variables are
+// expanded with the subproject's, and its own includes and conditionals
+// are the subproject's.
+func (p *Project) includeFromJunction(ctx context.Context, n, it *node.Node, active map[string]bool) error {
+	jpath, file := splitJunction(it.Value())
+	sub, err := p.subprojectPath(ctx, jpath, it.Prov())
+	if err != nil {
+		return err
+	}
+	clean, err := projectPath(sub.Dir, node.NewScalar(it.Prov(), file), false, false)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(sub.Dir, clean)
+	if active[path] {
+		return node.Errorf(it.Prov(), node.RecursiveInclude, "trying to recursively include %s", it.Value())
+	}
+	loaded, err := sub.includes.get(sub.Dir, clean)
+	if err != nil {
+		if le, ok := err.(*node.Error); ok && !le.Prov.Valid() {
+			return &node.Error{Prov: it.Prov(), Reason: le.Reason, Msg: le.Msg, Detail: le.Detail, Err: le.Err}
+		}
+		return err
+	}
+	included := loaded.Clone()
+	if err := sub.Variables.ResolvePartial().ExpandOwned(included); err != nil {
+		return err
+	}
+	active[path] = true
+	err = sub.includeInto(ctx, included, true, active)
+	delete(active, path)
+	if err != nil {
+		return err
+	}
+	return node.CompositeUnder(included, n)
 }

@@ -63,6 +63,9 @@ type Settings struct {
 	Registry *plugins.Registry
 	// HostArch and HostOS override the host's, for option defaults.
 	HostArch, HostOS string
+	// Junctions stages the sources of junctions that are not a single
+	// local source; without it such junctions cannot be opened.
+	Junctions JunctionStager
 }
 
 // Project is a loaded project.conf with everything derived from it.
@@ -106,6 +109,11 @@ type Project struct {
 	namesErr  error
 	// sourcePaths are the source paths found valid: written -> clean.
 	sourcePaths sync.Map
+	// jx is what the project knows of junctions (junction.go).
+	jx *junctionState
+	// While project.conf is first composed, includes from junctions are
+	// skipped, and noted.
+	localIncludesOnly, skippedJunctionIncludes bool
 }
 
 // PluginDecl is one kind declared by a `plugins:` entry.
@@ -154,6 +162,7 @@ func LoadProject(ctx context.Context, s Settings) (*Project, error) {
 		s.Registry = plugins.Builtin()
 	}
 	p := &Project{Dir: dir, User: s.User, Registry: s.Registry, settings: s, kinds: map[string]*kindDefaults{}}
+	p.initJunctions(s.Junctions)
 	if err := p.load(ctx); err != nil {
 		return nil, err
 	}
@@ -220,8 +229,12 @@ func (p *Project) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.inheritDisallow()
 	if junctions != nil {
 		if err := junctions.ValidateKeys("duplicates", "internal", "disallow-subproject-uris"); err != nil {
+			return err
+		}
+		if err := p.loadJunctionsConfig(junctions); err != nil {
 			return err
 		}
 	}
@@ -234,7 +247,26 @@ func (p *Project) load(ctx context.Context) error {
 	}
 
 	// Then compose the whole configuration: includes, options,
-	// conditionals.
+	// conditionals. Includes from junctions need the project loaded
+	// (to open the junction), so a project.conf that has some is composed
+	// twice: without them, then with them.
+	p.localIncludesOnly = true
+	if err := p.loadPass(ctx, conf, defaults); err != nil || !p.skippedJunctionIncludes {
+		return err
+	}
+	p.localIncludesOnly = false
+	p.Plugins = nil
+	if err := p.loadPass(ctx, conf, defaults); err != nil {
+		return err
+	}
+	// Kinds composed while opening junctions saw the first pass.
+	p.kinds = map[string]*kindDefaults{}
+	return nil
+}
+
+// loadPass composes project.conf over the defaults, with its includes,
+// options and conditionals, and loads what it says.
+func (p *Project) loadPass(ctx context.Context, conf, defaults *node.Node) error {
 	full := conf.Clone()
 	if err := p.processIncludes(ctx, full, false); err != nil {
 		return err
@@ -293,6 +325,9 @@ func (p *Project) loadOptions(config *node.Node) error {
 			return err
 		}
 	}
+	if err := p.applyJunctionOptions(); err != nil {
+		return err
+	}
 	if uo := p.User.Overrides(p.Name).Get("options"); uo != nil {
 		if err := p.Options.SetUserValues(uo); err != nil {
 			return err
@@ -334,9 +369,11 @@ func (p *Project) loadConfig(config *node.Node) error {
 	p.Aliases = map[string]string{}
 	if aliases != nil && aliases.Len() > 0 {
 		rootURI := "file://" + (&url.URL{Path: p.Dir}).EscapedPath()
+		top := p.Toplevel().Dir
+		topURI := "file://" + (&url.URL{Path: top}).EscapedPath()
 		extra := node.NewMapping(node.Synthetic)
-		for k, v := range map[string]string{"project-root": p.Dir, "toplevel-root": p.Dir,
-			"project-root-uri": rootURI, "toplevel-root-uri": rootURI} {
+		for k, v := range map[string]string{"project-root": p.Dir, "toplevel-root": top,
+			"project-root-uri": rootURI, "toplevel-root-uri": topURI} {
 			extra.Set(k, node.NewScalar(node.Synthetic, v))
 		}
 		av, err := p.Variables.Overlay(extra)

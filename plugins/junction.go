@@ -5,8 +5,10 @@ import (
 	"github.com/bstgo/bst/loader/node"
 )
 
-// junctionKind opens a subproject. Loading subprojects comes with the
-// junction issue; the configuration is validated already.
+// junctionKind opens a subproject. The loader reads the configuration
+// (loader/junction.go: path, options, overrides, aliases, map-aliases)
+// and opens the subproject; the kind only validates it. Junctions build
+// nothing.
 type junctionKind struct{}
 
 func (junctionKind) Name() string     { return "junction" }

@@ -188,6 +188,7 @@ func (a *app) loadProject(ctx context.Context) (*loader.Project, error) {
 		Options:   opts,
 		MaxJobs:   uc.MaxJobs,
 		Registry:  plugins.Builtin(),
+		Junctions: junctionStager{a},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading project: %w", err)

@@ -37,7 +37,7 @@ func computeKeysOf(a *app, p *loader.Project, all []*element.Element) error {
 	}
 	kc := element.KeyContext{
 		Strict:        a.strictMode(),
-		FatalWarnings: map[string][]string{p.Name: p.FatalWarnings},
+		FatalWarnings: fatalWarnings(p),
 	}
 	if os.Getenv("BST_DEBUG_CACHEKEY") != "" {
 		kc.Debug = a.stderr

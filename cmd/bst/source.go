@@ -145,7 +145,7 @@ func (a *app) newSourceEnvFor(p *loader.Project, sf *sourceFlags, log func(sourc
 	if err != nil && log != nil {
 		log(source.Message{Kind: source.Warning, Text: fmt.Sprintf("ignoring the .netrc file: %v", err)})
 	}
-	proj, err := sourceProject(p, uc, sf.defaultMirror)
+	projects, err := sourceProjects(p, uc, sf.defaultMirror)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (a *app) newSourceEnvFor(p *loader.Project, sf *sourceFlags, log func(sourc
 		TrackPolicy: trackPolicy,
 		Retries:     retries,
 		Netrc:       netrc,
-		Projects:    []*source.Project{proj},
+		Projects:    projects,
 		Log:         log,
 		NoScratch:   noScratch,
 	})
@@ -330,8 +330,9 @@ none is given) and keep them in the source cache, ready to build offline.
 
 func newSourceTrackCommand(a *app, sf *sourceFlags) *cobra.Command {
 	var (
-		deps   string
-		except []string
+		deps           string
+		except         []string
+		crossJunctions bool
 	)
 	c := &cobra.Command{
 		Use:   "track [ELEMENT...]",
@@ -344,7 +345,11 @@ ref-storage: project.refs.
 
 Remote, tar and zip sources track the checksum of their file; git sources
 their track branch or tag. With --deps none (the default) a filter element
-tracks the element it filters.`,
+tracks the element it filters.
+
+Elements of subprojects are only tracked with --cross-junctions, and only
+when the toplevel project keeps its refs in project.refs: their refs
+cannot be written into another project's files.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			sel, err := parseDeps(deps)
 			if err != nil {
@@ -358,6 +363,9 @@ tracks the element it filters.`,
 			elements := element.Select(s.l.targets, sel, s.l.except)
 			if sel == element.SelectNone {
 				elements = redirect(elements)
+			}
+			if elements, err = crossJunctionFilter(s.l, elements, crossJunctions); err != nil {
+				return err
 			}
 			list := withSources(elements)
 			results, err := s.env.TrackAll(c.Context(), list, s.fetchers(), s.report)
@@ -404,6 +412,7 @@ tracks the element it filters.`,
 	}
 	addDepsFlag(c, &deps, "none")
 	c.Flags().StringArrayVar(&except, "except", nil, "except these elements and what only they depend on (repeatable)")
+	c.Flags().BoolVarP(&crossJunctions, "cross-junctions", "J", false, "also track elements of subprojects")
 	c.ValidArgsFunction = a.completeElements
 	return c
 }
