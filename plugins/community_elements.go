@@ -1,9 +1,15 @@
 package plugins
 
 import (
+	"context"
+	"fmt"
+	"path"
 	"sort"
 	"strings"
 
+	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
+
+	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/element"
 	"github.com/bstgo/bst/loader/node"
 )
@@ -60,7 +66,7 @@ func (checkForbiddenKind) Configure(cfg *node.Node, _ element.Vars) (element.Con
 	if err != nil {
 		return nil, err
 	}
-	return keyOnly{map[string]any{"forbidden": distinctSorted(list)}}, nil
+	return checkForbiddenConfig{keyOnly{map[string]any{"forbidden": distinctSorted(list)}}, list}, nil
 }
 
 // collectIntegrationKind writes its dependencies' integration commands
@@ -79,7 +85,7 @@ func (collectIntegrationKind) Configure(cfg *node.Node, _ element.Vars) (element
 	if err != nil {
 		return nil, err
 	}
-	return keyOnly{map[string]any{"script-path": p, "ignore": distinctSorted(ignore)}}, nil
+	return collectIntegrationConfig{keyOnly{map[string]any{"script-path": p, "ignore": distinctSorted(ignore)}}, p, ignore}, nil
 }
 
 // collectInitialScriptsKind is the freedesktop SDK's local plugin: it
@@ -449,4 +455,109 @@ func (c *ostreeConfig) ConfigureDependencies(deps []element.DependencyConfig) er
 		}
 	}
 	return nil
+}
+
+// Assemble checks that no forbidden element is among the dependencies,
+// recursively, and makes an empty artifact.
+func (c keyOnly) forbiddenAssemble(ctx context.Context, b element.Build, forbidden []string) (element.Output, error) {
+	bad := map[string]bool{}
+	for _, f := range forbidden {
+		bad[f] = true
+	}
+	seen := map[*element.Element]bool{}
+	var found []string
+	var walk func(e *element.Element) bool
+	walk = func(e *element.Element) bool {
+		if seen[e] {
+			return false
+		}
+		if bad[e.Name] {
+			return true
+		}
+		seen[e] = true
+		hit := false
+		for _, d := range e.Deps {
+			if walk(d.Element) {
+				found = append(found, e.Name+" depends on "+d.Element.Name)
+				hit = true
+			}
+		}
+		return hit
+	}
+	failed := false
+	for _, d := range b.Element().Deps {
+		if walk(d.Element) {
+			failed = true
+		}
+	}
+	if failed {
+		return element.Output{}, fmt.Errorf("%s: some elements were forbidden:\n  %s", b.Element().Name, strings.Join(found, "\n  "))
+	}
+	d, err := b.Store().NewTree().Digest(ctx)
+	return element.Output{Files: d}, err
+}
+
+type checkForbiddenConfig struct {
+	keyOnly
+	forbidden []string
+}
+
+func (c checkForbiddenConfig) Assemble(ctx context.Context, b element.Build) (element.Output, error) {
+	return c.forbiddenAssemble(ctx, b, c.forbidden)
+}
+
+type collectIntegrationConfig struct {
+	keyOnly
+	scriptPath string
+	ignore     []string
+}
+
+// Assemble writes one shell script holding the integration commands of
+// the build dependencies (and what they need at run time), in staging
+// order, except those of the ignored elements.
+func (c collectIntegrationConfig) Assemble(ctx context.Context, b element.Build) (element.Output, error) {
+	ignore := map[string]bool{}
+	for _, i := range c.ignore {
+		ignore[i] = true
+	}
+	var sb strings.Builder
+	sb.WriteString("#!/bin/sh\nset -e\n\n")
+	for _, d := range element.Dependencies([]*element.Element{b.Element()}, element.ScopeBuild) {
+		if ignore[d.Name] {
+			continue
+		}
+		list := d.Public.Get("bst").Get("integration-commands")
+		if list == nil {
+			continue
+		}
+		fmt.Fprintf(&sb, "# integration commands from %s\n", d.Name)
+		for _, it := range list.Items() {
+			fmt.Fprintf(&sb, "%s\n\n", it.Value())
+		}
+	}
+	d, err := singleFileTree(ctx, b.Store(), c.scriptPath, []byte(sb.String()), true)
+	return element.Output{Files: d}, err
+}
+
+// singleFileTree stores a tree holding one file at p.
+func singleFileTree(ctx context.Context, store *cas.LocalStore, p string, data []byte, executable bool) (cas.Digest, error) {
+	blob, err := store.PutBytes(ctx, data)
+	if err != nil {
+		return cas.Digest{}, err
+	}
+	parts := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
+	if len(parts) == 0 || parts[0] == "" {
+		return cas.Digest{}, fmt.Errorf("invalid file path %q", p)
+	}
+	dir := &repb.Directory{Files: []*repb.FileNode{{Name: parts[len(parts)-1], Digest: blob.Proto(), IsExecutable: executable}}}
+	d, err := store.PutDirectory(ctx, dir)
+	if err != nil {
+		return cas.Digest{}, err
+	}
+	for i := len(parts) - 2; i >= 0; i-- {
+		if d, err = store.PutDirectory(ctx, &repb.Directory{Directories: []*repb.DirectoryNode{{Name: parts[i], Digest: d.Proto()}}}); err != nil {
+			return cas.Digest{}, err
+		}
+	}
+	return d, nil
 }
