@@ -68,5 +68,6 @@ func Builtin() *Registry {
 	r.RegisterSource(cpanKind{})
 	r.RegisterSource(ostreeSourceKind{})
 	r.RegisterSource(ostreeMirrorKind{})
+	r.RegisterSource(genCargoLockKind{})
 	return r
 }

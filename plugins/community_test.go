@@ -52,6 +52,8 @@ func TestCommunitySourceKeys(t *testing.T) {
 		{ostreeSourceKind{}, "url: up:repo\nref: abc\ngpg-key: key.gpg\n", `["up:repo","abc"]`, true},
 		{ostreeMirrorKind{}, "url: up:repo\ngpg: key.gpg\nref:\n- ref: z\n  checksum: '2'\n- ref: a\n  checksum: '1'\n",
 			`["up:repo",[{"checksum":"1","ref":"a"},{"checksum":"2","ref":"z"}]]`, true},
+		{genCargoLockKind{}, "ref: eA==\n", `"eA=="`, true},
+		{genCargoLockKind{}, "{}\n", `null`, false},
 		{patchQueueKind{}, "path: patches\n", `["` + shaOf("a\n") + `","` + shaOf("b\n") + `"]`, true},
 	} {
 		s := configure(t, c.kind, ctx, c.yaml)
@@ -79,6 +81,7 @@ func TestCommunitySourceKeys(t *testing.T) {
 		{ostreeSourceKind{}, "url: up:repo\n", "require a ref and/or track"},
 		{ostreeMirrorKind{}, "url: up:repo\n", "gpg"},
 		{goModuleKind{}, "url: up:x.git\n", "module"},
+		{genCargoLockKind{}, "ref: '***'\n", "not base64"},
 	} {
 		if _, err := configureErr(c.kind, ctx, c.yaml); err == nil || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s %q: error %v, want one saying %q", c.kind.Name(), c.yaml, err, c.msg)
