@@ -164,8 +164,45 @@ func (gitRepoKind) Configure(ctx source.Context, cfg *node.Node) (source.Source,
 	if err != nil {
 		return nil, err
 	}
-	return &configOnly{kind: "git_repo", resolved: ref != nil,
-		key: g.dict(map[string]any{"ref": ref, "bugfix": 1})}, nil
+	key := g.dict(map[string]any{"ref": ref, "bugfix": 1})
+	if ref == nil {
+		return &configOnly{kind: "git_repo", key: key}, nil
+	}
+	// Fetching and staging are the git kind's, for the one repository
+	// without submodules (git_repo leaves those to git_module sources)
+	// and without its track, whose globs git's track does not take.
+	inner := node.NewMapping(node.Synthetic)
+	inner.Set("url", cfg.Get("url"))
+	inner.Set("ref", cfg.Get("ref"))
+	inner.Set("checkout-submodules", node.NewScalar(node.Synthetic, "false"))
+	gs, err := gitKind{}.Configure(ctx, inner)
+	if err != nil {
+		return nil, err
+	}
+	return &gitRepoSource{gitSource: gs.(*gitSource), key: key}, nil
+}
+
+// gitRepoSource is a git_repo with a ref: the git source's I/O under
+// git_repo's key.
+type gitRepoSource struct {
+	*gitSource
+	key any
+}
+
+func (s *gitRepoSource) UniqueKey() any { return s.key }
+
+func (s *gitRepoSource) Stage(ctx context.Context, store *cas.LocalStore) (cas.Digest, error) {
+	return source.StageCached(ctx, store, "git_repo", s.key)
+}
+
+var (
+	_ source.Fetcher       = (*gitRepoSource)(nil)
+	_ source.FetchedStager = (*gitRepoSource)(nil)
+)
+
+// Track is not git's: git_repo tracks the newest tag matching a glob.
+func (s *gitRepoSource) Track(ctx context.Context, fc *source.FetchContext) (*source.RefUpdate, error) {
+	return nil, fc.Errorf("tracking git_repo sources is not implemented by bst yet")
 }
 
 // gitModuleKind is the community git_module: the submodule at `path` of

@@ -236,3 +236,25 @@ func TestCommunityElementKeys(t *testing.T) {
 		t.Errorf("collect_manifest artifact version %d", v)
 	}
 }
+
+// git_repo fetches and stages with the git kind's machinery, under its
+// own key, and leaves submodules alone.
+func TestGitRepoFetchStage(t *testing.T) {
+	needGit(t)
+	up := newGitFixture(t, "", "upstream")
+	commit := up.commit("one", map[string]string{"README": "v1"})
+	up.git("tag", "-a", "-m", "release", "v1.0")
+	aliases := map[string]string{"repos": "file://" + filepath.Dir(up.dir) + "/"}
+	env, ctx := gitEnv(t, aliases)
+	s := configure(t, gitRepoKind{}, ctx, "url: repos:upstream\ntrack: 'v*'\nref: v1.0-0-g"+commit+"\n")
+	if got, want := string(source.CanonicalJSON(s.UniqueKey())), `{"bugfix":1,"ref":"v1.0-0-g`+commit+`"}`; got != want {
+		t.Fatalf("key %s, want %s", got, want)
+	}
+	d := fetchStage(t, env, s)
+	if got := staged(t, env.Store, d); got != "README=v1" {
+		t.Errorf("staged %q", got)
+	}
+	if _, err := s.(source.Tracker).Track(t.Context(), env.tracking()); err == nil {
+		t.Error("git_repo tracking claimed to work")
+	}
+}
