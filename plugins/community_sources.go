@@ -250,7 +250,51 @@ func (gitModuleKind) Configure(ctx source.Context, cfg *node.Node) (source.Sourc
 	if lfs {
 		key = append(key, "use-lfs")
 	}
-	return &configOnly{kind: "git_module", resolved: ref != nil, key: g.list(key)}, nil
+	if ref == nil {
+		return &configOnly{kind: "git_module", key: g.list(key)}, nil
+	}
+	inner := node.NewMapping(node.Synthetic)
+	inner.Set("url", cfg.Get("url"))
+	inner.Set("ref", ref)
+	inner.Set("checkout-submodules", node.NewScalar(node.Synthetic, "false"))
+	gs, err := gitKind{}.Configure(ctx, inner)
+	if err != nil {
+		return nil, err
+	}
+	return &gitModuleSource{gitSource: gs.(*gitSource), key: g.list(key), path: p}, nil
+}
+
+// gitModuleSource is a git_module with a ref: the commit checked out by
+// the git kind's code, at path.
+type gitModuleSource struct {
+	*gitSource
+	key  any
+	path string
+}
+
+func (s *gitModuleSource) UniqueKey() any { return s.key }
+
+// StageFetched checks the commit out and puts it at path.
+func (s *gitModuleSource) StageFetched(ctx context.Context, fc *source.FetchContext) (cas.Digest, error) {
+	d, err := s.gitSource.StageFetched(ctx, fc)
+	if err != nil || s.path == "" {
+		return d, err
+	}
+	t := fc.Store.NewTree()
+	if _, err := t.Import(ctx, d, s.path, nil); err != nil {
+		return cas.Digest{}, fc.Errorf("staging the submodule at %s: %v", s.path, err)
+	}
+	return t.Digest(ctx)
+}
+
+func (s *gitModuleSource) Stage(ctx context.Context, store *cas.LocalStore) (cas.Digest, error) {
+	return source.StageCached(ctx, store, "git_module", s.key)
+}
+
+// Track is not git's: git_module reads the commit from the parent
+// repository's submodule entry.
+func (s *gitModuleSource) Track(ctx context.Context, fc *source.FetchContext) (*source.RefUpdate, error) {
+	return nil, fc.Errorf("tracking git_module sources is not implemented by bst yet")
 }
 
 // goModuleKind is the community go_module: one Go module from git,

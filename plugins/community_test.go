@@ -258,3 +258,17 @@ func TestGitRepoFetchStage(t *testing.T) {
 		t.Error("git_repo tracking claimed to work")
 	}
 }
+
+// git_module checks its commit out at its path.
+func TestGitModuleFetchStage(t *testing.T) {
+	needGit(t)
+	up := newGitFixture(t, "", "sub")
+	commit := up.commit("one", map[string]string{"lib.c": "int x;"})
+	aliases := map[string]string{"repos": "file://" + filepath.Dir(up.dir) + "/"}
+	env, ctx := gitEnv(t, aliases)
+	s := configure(t, gitModuleKind{}, ctx, "url: repos:sub\npath: third_party/sub\nref: "+commit+"\n")
+	d := fetchStage(t, env, s)
+	if got := staged(t, env.Store, d); got != "third_party/ third_party/sub/ third_party/sub/lib.c=int x;" {
+		t.Errorf("staged %q", got)
+	}
+}
