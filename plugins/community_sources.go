@@ -361,10 +361,11 @@ func (cargo2Kind) ConfigKeys() []string {
 }
 
 func (cargo2Kind) Configure(ctx source.Context, cfg *node.Node) (source.Source, error) {
-	orig, _, err := translated(ctx, cfg, "url", "https://static.crates.io/crates")
+	orig, full, err := translated(ctx, cfg, "url", "https://static.crates.io/crates")
 	if err != nil {
 		return nil, err
 	}
+	var list []crate
 	lock, err := cfg.GetString("cargo-lock", "Cargo.lock")
 	if err != nil {
 		return nil, err
@@ -427,6 +428,7 @@ func (cargo2Kind) Configure(ctx source.Context, cfg *node.Node) (source.Source, 
 					e["query"] = query
 				}
 				crates = append(crates, e)
+				list = append(list, crate{name: name, version: version, git: true})
 				continue
 			}
 			var sha any
@@ -438,9 +440,20 @@ func (cargo2Kind) Configure(ctx source.Context, cfg *node.Node) (source.Source, 
 				resolved = false
 			}
 			crates = append(crates, map[string]any{"kind": "registry", "name": name, "version": version, "sha": sha})
+			if sha != nil {
+				list = append(list, crate{name: name, version: version, sha: sha.(string)})
+			}
 		}
 	}
-	return &configOnly{kind: "cargo2", resolved: resolved, key: []any{orig, lock, vendor, crates, "x"}}, nil
+	// The registry URL gets a trailing slash unless it is a bare alias,
+	// as the plugin does; the key keeps the URL as written.
+	regOrig, regFull := orig, full
+	if !strings.HasSuffix(regOrig, ":") && !strings.HasSuffix(regOrig, "/") {
+		regOrig += "/"
+		regFull += "/"
+	}
+	return &cargoSource{configOnly: configOnly{kind: "cargo2", resolved: resolved, key: []any{orig, lock, vendor, crates, "x"}},
+		origURL: regOrig, url: regFull, vendorDir: vendor, crates: list}, nil
 }
 
 // dockerKind is buildstream-plugins' docker: an image's layers from an

@@ -272,3 +272,48 @@ func TestGitModuleFetchStage(t *testing.T) {
 		t.Errorf("staged %q", got)
 	}
 }
+
+// cargo2 downloads registry crates, checks their sha and vendors them.
+func TestCargo2FetchStage(t *testing.T) {
+	crateData := tarGz(t, map[string]string{"pkg-1.0/": "", "pkg-1.0/README": "crate"})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/crates/pkg/pkg-1.0.crate", func(w http.ResponseWriter, r *http.Request) { w.Write(crateData) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := testContext{dir: t.TempDir(), aliases: map[string]string{"crates": srv.URL + "/crates/"}}
+	env := newEnv(t, &source.Project{Name: "test", Aliases: ctx.aliases})
+	s := configure(t, cargo2Kind{}, ctx, "url: 'crates:'\nvendor-dir: vendor\nref:\n- name: pkg\n  version: '1.0'\n  sha: "+sha(crateData)+"\n")
+	f := s.(source.Fetcher)
+	if f.IsCached(env.fc()) {
+		t.Fatal("cached before fetching")
+	}
+	if err := f.Fetch(t.Context(), env.fc()); err != nil {
+		t.Fatal(err)
+	}
+	if !f.IsCached(env.fc()) {
+		t.Fatal("not cached after fetching")
+	}
+	d, err := s.(source.FetchedStager).StageFetched(t.Context(), env.fc())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `.cargo/ .cargo/config.toml=[source.crates-io]
+registry = "` + srv.URL + `/crates/"
+replace-with = "vendored-sources"
+
+[source.vendored-sources]
+directory = "vendor" vendor/ vendor/pkg-1.0/ vendor/pkg-1.0/.cargo-checksum.json={"files":{},"package":"` + sha(crateData) + `"} vendor/pkg-1.0/README=crate`
+	if got := staged(t, env.Store, d); got != want {
+		t.Errorf("staged:\n%s\nwant:\n%s", got, want)
+	}
+	// A wrong sha is refused.
+	bad := configure(t, cargo2Kind{}, ctx, "url: 'crates:'\nref:\n- name: pkg\n  version: '1.0'\n  sha: "+strings.Repeat("0", 64)+"\n")
+	if err := bad.(source.Fetcher).Fetch(t.Context(), newEnv(t, &source.Project{Name: "test", Aliases: ctx.aliases}).fc()); err == nil {
+		t.Error("a crate with the wrong sha was fetched")
+	}
+	// Crates from git are not fetched yet, and that is said.
+	g := configure(t, cargo2Kind{}, ctx, "ref:\n- kind: git\n  name: b\n  version: '1'\n  repo: crates:b.git\n  commit: c0ffee\n")
+	if err := g.(source.Fetcher).Fetch(t.Context(), env.fc()); err == nil || !strings.Contains(err.Error(), "from git") {
+		t.Errorf("git crate: %v", err)
+	}
+}
