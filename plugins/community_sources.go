@@ -317,6 +317,7 @@ func (goModuleKind) Configure(ctx source.Context, cfg *node.Node) (source.Source
 	if err != nil {
 		return nil, err
 	}
+	var gm *goModuleSource
 	if r != nil {
 		// subdirectory is newer than the plugin version bst was written
 		// from (2.1.1): a module in a subdirectory of its repository.
@@ -343,13 +344,28 @@ func (goModuleKind) Configure(ctx source.Context, cfg *node.Node) (source.Source
 			return nil, err
 		}
 		m := map[string]any{"go-version": gv, "git-ref": gr.Value(), "explicit": explicit}
+		gm = &goModuleSource{module: module, goVersion: gv, explicit: explicit}
 		if sub := r.Get("subdirectory"); sub != nil {
 			m["subdirectory"] = sub.Value()
+			gm.subdir = sub.Value()
 		}
 		ref = m
+		inner := node.NewMapping(node.Synthetic)
+		inner.Set("url", cfg.Get("url"))
+		inner.Set("ref", gr)
+		inner.Set("checkout-submodules", node.NewScalar(node.Synthetic, "false"))
+		gs, err := gitKind{}.Configure(ctx, inner)
+		if err != nil {
+			return nil, err
+		}
+		gm.git = gs.(*gitSource)
 	}
-	return &configOnly{kind: "go_module", resolved: ref != nil,
-		key: map[string]any{"ref": ref, "module": module, "bugfix": 0}}, nil
+	key := map[string]any{"ref": ref, "module": module, "bugfix": 0}
+	if gm == nil {
+		return &configOnly{kind: "go_module", key: key}, nil
+	}
+	gm.key = key
+	return gm, nil
 }
 
 // cargo2Kind vendors the crates of a Cargo.lock, from a registry or git.

@@ -317,3 +317,30 @@ directory = "vendor" vendor/ vendor/pkg-1.0/ vendor/pkg-1.0/.cargo-checksum.json
 		t.Errorf("git crate: %v", err)
 	}
 }
+
+// go_module vendors its module over the sources before it.
+func TestGoModuleStage(t *testing.T) {
+	needGit(t)
+	up := newGitFixture(t, "", "bar")
+	commit := up.commit("one", map[string]string{"bar.go": "package bar"})
+	up.git("tag", "-a", "-m", "r", "v2.1.0")
+	aliases := map[string]string{"repos": "file://" + filepath.Dir(up.dir) + "/"}
+	env, ctx := gitEnv(t, aliases)
+	s := configure(t, goModuleKind{}, ctx, "url: repos:bar\nmodule: example.com/foo/bar/v2\nref:\n  go-version: v2.1.0\n  git-ref: v2.1.0-0-g"+commit+"\n  explicit: true\n")
+	if err := s.(source.Fetcher).Fetch(t.Context(), env.fc()); err != nil {
+		t.Fatal(err)
+	}
+	prev, err := singleFileTree(t.Context(), env.Store, "vendor/modules.txt", []byte("# other v1\nother\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.(source.PreviousStager).StageOnto(t.Context(), env.fc(), prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "vendor/ vendor/example.com/ vendor/example.com/foo/ vendor/example.com/foo/bar/ vendor/example.com/foo/bar/bar.go=package bar " +
+		"vendor/example.com/foo/bar/v2->. vendor/modules.txt=# other v1\nother\n# example.com/foo/bar/v2 v2.1.0\n## explicit\nexample.com/foo/bar/v2"
+	if got := staged(t, env.Store, d); got != want {
+		t.Errorf("staged:\n%q\nwant:\n%q", got, want)
+	}
+}
