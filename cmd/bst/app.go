@@ -36,6 +36,8 @@ type app struct {
 	noStrict      bool
 	onError       string
 	builderCount  int
+	// remoteExecution is --remote-execution (see remote_exec.go).
+	remoteExecution string
 
 	logFilePath      string
 	errorLineCount   int
@@ -80,6 +82,7 @@ sandbox that contains nothing from the host.`,
 	f.BoolVar(&a.noStrict, "no-strict", false, "build in non-strict mode")
 	f.StringVar(&a.onError, "on-error", "", "what to do when a build fails: continue, quit or terminate (default: the user configuration's scheduler.on-error, quit)")
 	f.IntVar(&a.builderCount, "builders", 0, "how many elements to build at once (default: the user configuration's scheduler.builders, 4)")
+	f.StringVar(&a.remoteExecution, "remote-execution", "", "build on this REAPI execution service, which also serves the CAS and action cache (URL or key=value list as --artifact-remote; default: the user configuration's remote-execution)")
 	f.StringVar(&a.logFilePath, "log-file", "", "also write the session's log to this file")
 	f.IntVar(&a.errorLineCount, "error-lines", 0, "lines of a failed job's log to show (default: the user configuration's logging.error-lines, 20)")
 	f.IntVar(&a.messageLineCount, "message-lines", 0, "lines of a message's detail to show (default: the user configuration's logging.message-lines, 20)")
