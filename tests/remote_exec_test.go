@@ -279,3 +279,50 @@ func TestRemoteExecConfig(t *testing.T) {
 	os.WriteFile(bad, []byte("projects:\n  demo:\n    remote-execution:\n      execution-service:\n"+"    "+spec), 0o644)
 	failBst(t, dir, t.TempDir(), "storage-service", "--config", bad, "build", "hello.bst")
 }
+
+// TestRemoteExecCancel: interrupting bst while an action runs cancels
+// the remote operation.
+func TestRemoteExecCancel(t *testing.T) {
+	svc := startExecService(t)
+	dir := execProject(t, map[string]string{
+		"slow.bst": "kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  build-commands:\n  - sleep 120\n",
+	})
+	home := t.TempDir()
+	cmd := exec.Command(filepath.Join(binDir, "bst"), "--no-interactive", "--remote-execution", "grpc://"+svc.Addr, "build", "slow.bst")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"))
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for svc.count("executing ") == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the action never started:\n%s\n%s", svc.Log(), out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("an interrupted build succeeded:\n%s", out.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("bst did not stop when interrupted:\n%s", out.String())
+	}
+	for svc.count("cancelled ") == 0 {
+		if time.Now().After(deadline.Add(30 * time.Second)) {
+			t.Fatalf("the remote operation was not cancelled:\n%s", svc.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
