@@ -186,6 +186,10 @@ func (x *Executor) Execute(ctx context.Context, local *LocalStore, req ExecReque
 		}
 	}
 
+	// Learn the storage service's batch limits before sending.
+	if err := x.storage.Check(ctx); err != nil {
+		return nil, err
+	}
 	roots, err := local.TreeDigests(ctx, req.InputRoot)
 	if err != nil {
 		return nil, fmt.Errorf("input root of action %s: %w", actionDigest, err)
@@ -284,8 +288,21 @@ func (x *Executor) run(ctx context.Context, actionDigest Digest) (*repb.ExecuteR
 	}
 }
 
-// fetchResult downloads what an ActionResult names into local and res.
+// fetchResult downloads what an ActionResult names into local and res,
+// and syncs local, since the caller records the outputs in an artifact.
 func (x *Executor) fetchResult(ctx context.Context, local *LocalStore, ar *repb.ActionResult, res *ExecResult) error {
+	release, err := local.Hold()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := x.fetchOutputs(ctx, local, ar, res); err != nil {
+		return err
+	}
+	return local.Sync()
+}
+
+func (x *Executor) fetchOutputs(ctx context.Context, local *LocalStore, ar *repb.ActionResult, res *ExecResult) error {
 	res.ExitCode = int(ar.ExitCode)
 	res.Outputs = map[string]Digest{}
 	for _, od := range ar.OutputDirectories {
