@@ -127,6 +127,11 @@ func remoteCommand(e *element.Element, spec element.RunSpec, outputs []string) *
 	if sc.BuildGID != nil {
 		props = append(props, &repb.Platform_Property{Name: "unixGID", Value: fmt.Sprint(*sc.BuildGID)})
 	}
+	if sc.RemoteAPIsSocketPath != "" {
+		// As BuildStream asks buildbox-run: the worker provides the
+		// socket (local builds do not yet, see docs/remote-execution.md).
+		props = append(props, &repb.Platform_Property{Name: "remoteApisSocketPath", Value: sc.RemoteAPIsSocketPath})
+	}
 	slices.SortFunc(props, func(a, b *repb.Platform_Property) int { return strings.Compare(a.Name, b.Name) })
 	if len(props) > 0 {
 		cmd.Platform = &repb.Platform{Properties: props}
