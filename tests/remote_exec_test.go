@@ -232,6 +232,9 @@ func TestRemoteExecBrokenStream(t *testing.T) {
 	dir := execProject(t, map[string]string{"hello.bst": helloManual})
 	home := t.TempDir()
 	mustBst(t, dir, home, "", "--remote-execution", "grpc://"+svc.Addr, "build", "hello.bst")
+	if svc.count("wait ") == 0 {
+		t.Errorf("the broken stream was not followed with WaitExecution:\n%s", svc.Log())
+	}
 	co := filepath.Join(t.TempDir(), "co")
 	mustBst(t, dir, home, "", "artifact", "checkout", "--directory", co, "hello.bst")
 	if got, err := os.ReadFile(filepath.Join(co, "out/hello.txt")); err != nil || string(got) != "hello\n" {

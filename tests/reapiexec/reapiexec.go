@@ -44,8 +44,9 @@ type Options struct {
 	// after its first message, so that clients must follow the
 	// operation with WaitExecution.
 	BreakStreams bool
-	// Log, when set, gets one line per action: "executing DIGEST",
-	// "cache hit DIGEST", "lost worker DIGEST", "cancelled DIGEST".
+	// Log, when set, gets one line per event: "executing DIGEST",
+	// "cache hit DIGEST", "lost worker DIGEST", "cancelled DIGEST",
+	// "wait OPERATION".
 	Log io.Writer
 }
 
@@ -145,6 +146,7 @@ func (e execService) Execute(req *repb.ExecuteRequest, stream repb.Execution_Exe
 func (e execService) WaitExecution(req *repb.WaitExecutionRequest, stream repb.Execution_WaitExecutionServer) error {
 	s := e.s
 	s.Waits.Add(1)
+	s.logf("wait %s", req.Name)
 	s.mu.Lock()
 	op := s.ops[req.Name]
 	s.mu.Unlock()
