@@ -40,6 +40,13 @@ func (b *build) Run(ctx context.Context, spec element.RunSpec) (element.RunResul
 	if err != nil {
 		return res, err
 	}
+	if b.e.SandboxConfig.RemoteAPIsSocketPath != "" {
+		stop, err := b.remoteAPIsSocket(&cfg)
+		if err != nil {
+			return res, err
+		}
+		defer stop()
+	}
 	first := spec.Commands[0]
 	cfg.Cwd = first.Cwd
 	for _, v := range first.Env {

@@ -148,7 +148,7 @@ func execProject(t testing.TB, elements map[string]string) string {
 		t.Fatal(err)
 	}
 	write("files/base/bin/busybox", string(bb), 0o755)
-	for _, tool := range []string{"sh", "echo", "mkdir", "cat", "false", "true", "sleep", "ls", "touch"} {
+	for _, tool := range []string{"sh", "echo", "mkdir", "cat", "false", "true", "sleep", "ls", "touch", "test"} {
 		if err := os.Symlink("busybox", filepath.Join(dir, "files/base/bin", tool)); err != nil {
 			t.Fatal(err)
 		}
@@ -327,5 +327,28 @@ func TestRemoteExecCancel(t *testing.T) {
 			t.Fatalf("the remote operation was not cancelled:\n%s", svc.Log())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRemoteAPIsSocket: an element asking for sandbox.remote-apis-socket
+// finds a Unix socket at that path in its sandbox, in each of two builds
+// in one session.
+func TestRemoteAPIsSocket(t *testing.T) {
+	sock := "sandbox:\n  remote-apis-socket:\n    path: /run/reapi/casd.sock\n"
+	dir := execProject(t, map[string]string{
+		"a.bst": "kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  build-commands:\n  - test -S /run/reapi/casd.sock && echo socket-ok-a\n" + sock,
+		"b.bst": "kind: manual\nbuild-depends:\n- base.bst\n- a.bst\nconfig:\n  build-commands:\n  - test -S /run/reapi/casd.sock && echo socket-ok-b\n" + sock +
+			"    action-cache-enable-update: true\n",
+	})
+	home := t.TempDir()
+	mustBst(t, dir, home, "", "build", "b.bst")
+	logs, _ := filepath.Glob(filepath.Join(home, "cache", "bst", "logs", "demo", "*", "*build*"))
+	var text string
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		text += string(b)
+	}
+	if !strings.Contains(text, "socket-ok-a") || !strings.Contains(text, "socket-ok-b") {
+		t.Errorf("the socket was not in the sandbox:\n%s", text)
 	}
 }
