@@ -2,6 +2,8 @@ package tests
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bstgo/bst/cas"
 )
 
 var (
@@ -350,5 +354,40 @@ func TestRemoteAPIsSocket(t *testing.T) {
 	}
 	if !strings.Contains(text, "socket-ok-a") || !strings.Contains(text, "socket-ok-b") {
 		t.Errorf("the socket was not in the sandbox:\n%s", text)
+	}
+
+	// While a build runs, what is behind the socket answers REAPI calls:
+	// a blob written through it is found again.
+	writeFile(t, filepath.Join(dir, "elements", "slow.bst"), "kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  build-commands:\n  - sleep 10\n"+sock)
+	tmp := t.TempDir()
+	cmd := exec.Command(filepath.Join(binDir, "bst"), "--no-interactive", "build", "slow.bst")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "TMPDIR="+tmp)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var socks []string
+	for deadline := time.Now().Add(30 * time.Second); len(socks) == 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		socks, _ = filepath.Glob(filepath.Join(tmp, "bst-reapi-*", "casd.sock"))
+	}
+	if len(socks) == 0 {
+		t.Fatal("no remote-apis socket appeared during the build")
+	}
+	r, err := cas.DialRemote(cas.RemoteSpec{URL: "unix:" + socks[0], Type: cas.RemoteStorage, Push: true, RetryLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	blob := []byte("compiled by recc")
+	d := cas.NewDigest(blob)
+	if err := r.Put(ctx, d, bytes.NewReader(blob)); err != nil {
+		t.Fatalf("writing through the socket: %v", err)
+	}
+	if missing, err := r.FindMissing(ctx, []cas.Digest{d}); err != nil || len(missing) != 0 {
+		t.Fatalf("the blob written through the socket is missing: %v, %v", missing, err)
 	}
 }
