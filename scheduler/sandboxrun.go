@@ -18,6 +18,9 @@ import (
 // RootWritable the commands may change anything in the root, and the
 // changed root is returned when they succeed.
 func (b *build) Run(ctx context.Context, spec element.RunSpec) (element.RunResult, error) {
+	if b.r.opts.RemoteExec != nil && len(spec.Commands) > 0 && !spec.RootWritable && !spec.Network {
+		return b.runRemote(ctx, spec)
+	}
 	res := element.RunResult{Dirs: make([]cas.Digest, len(spec.Dirs))}
 	sb := b.r.opts.Sandbox
 	if sb == nil {
@@ -36,6 +39,13 @@ func (b *build) Run(ctx context.Context, spec element.RunSpec) (element.RunResul
 	cfg, hostDirs, err := b.sandboxConfig(ctx, work, spec)
 	if err != nil {
 		return res, err
+	}
+	if b.e.SandboxConfig.RemoteAPIsSocketPath != "" {
+		stop, err := b.remoteAPIsSocket(&cfg)
+		if err != nil {
+			return res, err
+		}
+		defer stop()
 	}
 	first := spec.Commands[0]
 	cfg.Cwd = first.Cwd

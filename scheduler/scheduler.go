@@ -73,6 +73,10 @@ type Options struct {
 	// their writable directories while they build.
 	Sandbox  *sandbox.Sandbox
 	BuildDir string
+	// RemoteExec, when set, runs the batches of builds as REAPI Actions
+	// (batches that change the root or need the network still run in
+	// Sandbox).
+	RemoteExec *cas.Executor
 
 	// NeedsFetch tells which elements have sources to fetch before they
 	// build, and Fetch fetches them, on up to Fetchers workers.

@@ -43,6 +43,8 @@ type app struct {
 	// src are the source options (--fetchers, --network-retries,
 	// --default-mirror), global as in BuildStream since builds fetch too.
 	src sourceFlags
+	// remoteExecution is --remote-execution (see remote_exec.go).
+	remoteExecution string
 
 	logFilePath      string
 	errorLineCount   int
@@ -91,6 +93,7 @@ sandbox that contains nothing from the host.`,
 	f.IntVar(&a.pusherCount, "pushers", 0, "how many artifacts or sources to push at once (default: the user configuration's scheduler.pushers, 4)")
 	f.IntVar(&a.src.retries, "network-retries", -1, "how often to retry a failed download or transfer (default: the user configuration's scheduler.network-retries, 2)")
 	f.StringVar(&a.src.defaultMirror, "default-mirror", "", "the mirror to try first (default: the user configuration's projects.<name>.default-mirror, or the project's first mirror)")
+	f.StringVar(&a.remoteExecution, "remote-execution", "", "build on this REAPI execution service, which also serves the CAS and action cache (URL or key=value list as --artifact-remote; default: the user configuration's remote-execution)")
 	f.StringVar(&a.logFilePath, "log-file", "", "also write the session's log to this file")
 	f.IntVar(&a.errorLineCount, "error-lines", 0, "lines of a failed job's log to show (default: the user configuration's logging.error-lines, 20)")
 	f.IntVar(&a.messageLineCount, "message-lines", 0, "lines of a message's detail to show (default: the user configuration's logging.message-lines, 20)")

@@ -129,11 +129,19 @@ are cached as failed artifacts, which later builds do not retry unless given
 				return err
 			}
 			defer sb.Close()
+			rx, err := a.remoteExecutor(l.project.Name)
+			if err != nil {
+				return err
+			}
+			if rx != nil {
+				defer rx.Close()
+			}
 			ctl := &scheduler.Control{}
 			defer sess.handleInterrupts(c.Context(), ctl)()
 			opts := scheduler.Options{
 				Sandbox:       sb,
 				BuildDir:      buildDir,
+				RemoteExec:    rx,
 				Artifacts:     artifacts,
 				Lookup:        lookup,
 				Builders:      a.builders(),
