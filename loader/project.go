@@ -409,6 +409,12 @@ func (p *Project) loadConfig(config *node.Node) error {
 	if p.SplitRules, err = config.GetMapping("split-rules", false); err != nil {
 		return err
 	}
+	if p.localIncludesOnly && p.skippedJunctionIncludes {
+		// The first of two passes only opens junctions, whose public
+		// data nothing uses; split rules may use variables that the
+		// includes from those junctions define.
+		p.SplitRules = node.NewMapping(node.Synthetic)
+	}
 	if fo := config.Get("fail-on-overlap"); fo != nil {
 		b, err := fo.AsBool("fail-on-overlap")
 		if err != nil {
