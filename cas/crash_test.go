@@ -81,7 +81,9 @@ func TestKilledWritersLeaveAConsistentCache(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(20+r.Intn(400)) * time.Millisecond)
+		// Later writers live longer, so that even on a loaded machine,
+		// where starting one is slow, some record artifacts.
+		time.Sleep(time.Duration(20+r.Intn(400)+10*kills) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
