@@ -495,7 +495,11 @@ func (w *keyWorker) runScope(i int32) []int32 {
 // debugging.
 func (g *keyGraph) hashKey(e *Element, which string, pre []byte) string {
 	sum := sha256.Sum256(pre)
-	key := hex.EncodeToString(sum[:])
+	// Encoded on the stack and copied once into the string: one
+	// allocation per key rather than two (there are two keys per element).
+	var digits [2 * sha256.Size]byte
+	hex.Encode(digits[:], sum[:])
+	key := string(digits[:])
 	if g.kc.Debug != nil {
 		fmt.Fprintf(g.kc.Debug, "[cachekey] %s %s %s\n%s\n", e.FullName, which, key, pre)
 	}
