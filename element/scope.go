@@ -244,6 +244,7 @@ type ScopeCache struct {
 	reuse bool
 	buf   []*Element
 	ibuf  []int32
+	size  int // the number of elements expected, when ids is nil
 }
 
 // NewScopeCache returns an empty cache.
@@ -261,23 +262,24 @@ func NewScratchScopeCache() *ScopeCache {
 }
 
 // NewScratchScopeCacheFor is NewScratchScopeCache for a caller that
-// expects to meet about n elements: the cache is sized for them at once
-// rather than grown by doubling, which for a graph of 100,000 elements
-// saves tens of megabytes of copies.
+// expects to meet about n elements: the cache is sized for them when it
+// numbers its first element rather than grown by doubling, which for a
+// graph of 100,000 elements saves tens of megabytes of copies. A cache
+// never asked anything allocates nothing.
 func NewScratchScopeCacheFor(n int) *ScopeCache {
-	return &ScopeCache{
-		ids:   make(map[*Element]int32, n),
-		elems: make([]*Element, 0, n),
-		run:   make([][]int32, 0, n),
-		stamp: make([]uint32, 0, n),
-		reuse: true,
-	}
+	return &ScopeCache{reuse: true, size: n}
 }
 
 // id returns e's number, giving it one if it has none.
 func (c *ScopeCache) id(e *Element) int32 {
 	if i, ok := c.ids[e]; ok {
 		return i
+	}
+	if c.ids == nil {
+		c.ids = make(map[*Element]int32, c.size)
+		c.elems = make([]*Element, 0, c.size)
+		c.run = make([][]int32, 0, c.size)
+		c.stamp = make([]uint32, 0, c.size)
 	}
 	i := int32(len(c.elems))
 	c.ids[e] = i
