@@ -12,6 +12,11 @@
 # it also runs it once on the same graph written in 1.x syntax. The markdown
 # table goes to stdout, progress to stderr.
 #
+# Next to the wall times the table gives the least CPU time (user + system,
+# from GNU time) of the runs with and without keys: on a machine shared with
+# other work the wall time measures the neighbours as much as bst, while the
+# CPU time, though not immune, changes much less with the load.
+#
 # Environment:
 #   RUNS=3               timed runs of our bst per size (best wall time wins)
 #   LAYERS=20 FANIN=5 SEED=1   shape of the generated graph (see genproject -h)
@@ -104,19 +109,20 @@ elif [ "$BST1" != none ]; then
 fi
 
 # timed DIR OUT ERR CMD...: runs CMD in DIR with stdin from /dev/null and
-# prints "SECONDS KIB RC". Wall time comes from bash's EPOCHREALTIME
-# (microseconds; GNU time's %e only has centiseconds), peak RSS from GNU time.
+# prints "SECONDS KIB RC CPU". Wall time comes from bash's EPOCHREALTIME
+# (microseconds; GNU time's %e only has centiseconds), peak RSS and CPU
+# seconds (user + system) from GNU time.
 timed() {
 	local dir=$1 out=$2 err=$3 rc=0 t0 t1 line
 	shift 3
 	t0=$EPOCHREALTIME
-	(cd "$dir" && "$GNUTIME" -o "$tmp/time.txt" -f '%e %M' "${run_env[@]}" "$@" \
+	(cd "$dir" && "$GNUTIME" -o "$tmp/time.txt" -f '%e %M %U %S' "${run_env[@]}" "$@" \
 		</dev/null >"$out" 2>"$err") || rc=$?
 	t1=$EPOCHREALTIME
 	# GNU time prefixes a "Command exited with non-zero status" line on failure.
 	line=$(tail -n 1 "$tmp/time.txt")
 	awk -v t0="$t0" -v t1="$t1" -v l="$line" -v rc="$rc" \
-		'BEGIN { split(l, f, " "); printf "%.3f %d %d\n", (t0 != "" ? t1 - t0 : f[1]), f[2], rc }'
+		'BEGIN { split(l, f, " "); printf "%.3f %d %d %.2f\n", (t0 != "" ? t1 - t0 : f[1]), f[2], rc, f[3] + f[4] }'
 }
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
@@ -143,7 +149,7 @@ for n in "${sizes[@]}"; do
 
 	# Runs with and without keys alternate, so that both see the same
 	# machine.
-	best="" peak=0 bestnk=""
+	best="" peak=0 bestnk="" cpu="" cpunk=""
 	for i in $(seq "$RUNS"); do
 		r=$(timed "$p2" "$tmp/out" "$tmp/err" "$tmp/bst" show --deps all "${fmt_args[@]}" all.bst)
 		set -- $r
@@ -151,8 +157,9 @@ for n in "${sizes[@]}"; do
 			tail -n 20 "$tmp/err" >&2
 			die "size $n: 'bst show --deps all ${fmt_args[*]} all.bst' exited $3"
 		fi
-		log "size $n: bst run $i: $1 s, $(mib "$2") MiB (load average $(cut -d' ' -f1 /proc/loadavg 2>/dev/null))"
+		log "size $n: bst run $i: $1 s, $4 s CPU, $(mib "$2") MiB (load average $(cut -d' ' -f1 /proc/loadavg 2>/dev/null))"
 		if [ -z "$best" ] || awk -v a="$1" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$1; fi
+		if [ -z "$cpu" ] || awk -v a="$4" -v b="$cpu" 'BEGIN { exit !(a < b) }'; then cpu=$4; fi
 		[ "$2" -gt "$peak" ] && peak=$2
 
 		r=$(BST_BENCH_SKIP_KEYS=1 timed "$p2" "$tmp/out" "$tmp/err" "$tmp/bst" show --deps all "${fmt_args[@]}" all.bst)
@@ -161,8 +168,9 @@ for n in "${sizes[@]}"; do
 			tail -n 20 "$tmp/err" >&2
 			die "size $n: 'BST_BENCH_SKIP_KEYS=1 bst show --deps all ${fmt_args[*]} all.bst' exited $3"
 		fi
-		log "size $n: bst run $i without keys: $1 s, $(mib "$2") MiB"
+		log "size $n: bst run $i without keys: $1 s, $4 s CPU, $(mib "$2") MiB"
 		if [ -z "$bestnk" ] || awk -v a="$1" -v b="$bestnk" 'BEGIN { exit !(a < b) }'; then bestnk=$1; fi
+		if [ -z "$cpunk" ] || awk -v a="$4" -v b="$cpunk" 'BEGIN { exit !(a < b) }'; then cpunk=$4; fi
 	done
 	overhead=$(awk -v a="$best" -v b="$bestnk" 'BEGIN { if (b > 0) printf "%.0f%%", (a / b - 1) * 100; else print "–" }')
 	[ "$KEEP" = 1 ] || rm -rf "$p2"
@@ -191,16 +199,16 @@ for n in "${sizes[@]}"; do
 		fi
 		[ "$KEEP" = 1 ] || rm -rf "$p1"
 	fi
-	rows+=("| $n | $best | $(mib "$peak") | $bestnk | $overhead | $t1 | $m1 | $ratio |")
+	rows+=("| $n | $best | $(mib "$peak") | $bestnk | $overhead | $cpu | $cpunk | $t1 | $m1 | $ratio |")
 done
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 echo "\`bst show --deps all${SHOW_FORMAT:+ -f '$SHOW_FORMAT'} all.bst\` on generated projects" \
 	"($LAYERS layers, fan-in $FANIN, seed $SEED; \`bench/show.sh\`)." \
-	"bst: best of $RUNS runs, with keys and without (BST_BENCH_SKIP_KEYS=1), alternating; BuildStream ${bst1_version:-1.6}: one run." \
+	"bst: best of $RUNS runs, with keys and without (BST_BENCH_SKIP_KEYS=1), alternating, wall and CPU (user + system) time each the least of its runs; BuildStream ${bst1_version:-1.6}: one run." \
 	"Peak RSS from GNU time. Machine: ${cpu:-unknown CPU}, $(nproc) CPUs, $(go env GOVERSION), $(date -u +%Y-%m-%d);" \
 	"load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)."
 echo
-echo "| Elements | bst (s) | bst peak RSS (MiB) | bst without keys (s) | Keys' overhead | BuildStream 1.6 (s) | BuildStream 1.6 peak RSS (MiB) | Speed-up |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| Elements | bst (s) | bst peak RSS (MiB) | bst without keys (s) | Keys' overhead | bst CPU (s) | bst CPU without keys (s) | BuildStream 1.6 (s) | BuildStream 1.6 peak RSS (MiB) | Speed-up |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"

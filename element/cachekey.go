@@ -207,9 +207,15 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	g.fragOff = make([]int, len(g.nodes)+1)
 	g.headLen = make([]int32, len(g.nodes))
 	forChunks(g.workers, len(g.nodes), 256, func(w *keyWorker, lo, hi int) {
+		// The chunk's lists share one allocation rather than one each.
+		total := 0
+		for i := lo; i < hi; i++ {
+			total += 3 * len(g.nodes[i].e.Deps)
+		}
+		slab := make([]int32, 0, total)
 		for i := lo; i < hi; i++ {
 			n := &g.nodes[i]
-			lists := make([]int32, 0, 2*len(n.e.Deps))
+			lists := slab[len(slab) : len(slab) : len(slab)+3*len(n.e.Deps)]
 			for _, d := range n.e.Deps {
 				if d.Type&DepBuild != 0 {
 					lists = append(lists, index[d.Element])
@@ -227,7 +233,8 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 					lists = append(lists, index[d.Element])
 				}
 			}
-			n.buildDeps, n.runDeps, n.strictDeps = lists[:nb:nb], lists[nb:nr:nr], lists[nr:]
+			n.buildDeps, n.runDeps, n.strictDeps = lists[:nb:nb], lists[nb:nr:nr], lists[nr:len(lists):len(lists)]
+			slab = slab[:len(slab)+len(lists)]
 			w.base = appendHead(w.base[:0], n.e)
 			g.headLen[i] = int32(len(w.base))
 			g.fragOff[i+1] = (len(w.base) + keyEndLen + 63) &^ 63 // a size, for now
@@ -495,7 +502,11 @@ func (w *keyWorker) runScope(i int32) []int32 {
 // debugging.
 func (g *keyGraph) hashKey(e *Element, which string, pre []byte) string {
 	sum := sha256.Sum256(pre)
-	key := hex.EncodeToString(sum[:])
+	// Encoded on the stack and copied once into the string: one
+	// allocation per key rather than two (there are two keys per element).
+	var digits [2 * sha256.Size]byte
+	hex.Encode(digits[:], sum[:])
+	key := string(digits[:])
 	if g.kc.Debug != nil {
 		fmt.Fprintf(g.kc.Debug, "[cachekey] %s %s %s\n%s\n", e.FullName, which, key, pre)
 	}

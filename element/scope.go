@@ -244,6 +244,7 @@ type ScopeCache struct {
 	reuse bool
 	buf   []*Element
 	ibuf  []int32
+	size  int // the number of elements expected, when ids is nil
 }
 
 // NewScopeCache returns an empty cache.
@@ -257,13 +258,28 @@ func NewScopeCache() *ScopeCache {
 // as those listing states of a whole graph, which it saves a list per
 // element.
 func NewScratchScopeCache() *ScopeCache {
-	return &ScopeCache{ids: map[*Element]int32{}, reuse: true}
+	return NewScratchScopeCacheFor(0)
+}
+
+// NewScratchScopeCacheFor is NewScratchScopeCache for a caller that
+// expects to meet about n elements: the cache is sized for them when it
+// numbers its first element rather than grown by doubling, which for a
+// graph of 100,000 elements saves tens of megabytes of copies. A cache
+// never asked anything allocates nothing.
+func NewScratchScopeCacheFor(n int) *ScopeCache {
+	return &ScopeCache{reuse: true, size: n}
 }
 
 // id returns e's number, giving it one if it has none.
 func (c *ScopeCache) id(e *Element) int32 {
 	if i, ok := c.ids[e]; ok {
 		return i
+	}
+	if c.ids == nil {
+		c.ids = make(map[*Element]int32, c.size)
+		c.elems = make([]*Element, 0, c.size)
+		c.run = make([][]int32, 0, c.size)
+		c.stamp = make([]uint32, 0, c.size)
 	}
 	i := int32(len(c.elems))
 	c.ids[e] = i

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 
@@ -34,6 +35,9 @@ func main() {
 	// BST_MEMPROFILE=file writes a heap profile at exit, for the benchmarks.
 	if path := os.Getenv("BST_MEMPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {
+			// A collection first, so that the profile counts every
+			// allocation: it only shows those of completed cycles.
+			runtime.GC()
 			pprof.Lookup("heap").WriteTo(f, 0)
 			f.Close()
 		}

@@ -113,7 +113,7 @@ Set BST_DEBUG_CACHEKEY=1 to print each key's preimage on stderr.`,
 			if order == "alpha" {
 				elements = element.SortByName(elements)
 			}
-			newContext, err := a.showContext(tmpl, uc.KeyLength)
+			newContext, err := a.showContext(tmpl, uc.KeyLength, len(all))
 			if err != nil {
 				return err
 			}
@@ -152,8 +152,8 @@ func appendUnique(list []*element.Element, e *element.Element) []*element.Elemen
 // showContext returns what rendering tmpl needs, as a function giving each
 // rendering goroutine its own context: the local cache is only opened when
 // the template shows states or artifact digests, and each context walks
-// scopes with its own cache.
-func (a *app) showContext(tmpl *ui.Template, keyLength int) (func() ui.ShowContext, error) {
+// scopes with its own cache, sized for the n elements of the graph.
+func (a *app) showContext(tmpl *ui.Template, keyLength, n int) (func() ui.ShowContext, error) {
 	sc := ui.ShowContext{KeyLength: keyLength}
 	if !tmpl.Uses("state") && !tmpl.Uses("artifact-cas-digest") {
 		return func() ui.ShowContext { return sc }, nil
@@ -172,7 +172,7 @@ func (a *app) showContext(tmpl *ui.Template, keyLength int) (func() ui.ShowConte
 	}
 	return func() ui.ShowContext {
 		sc := sc
-		scope := element.NewScratchScopeCache() // State only looks through scopes
+		scope := element.NewScratchScopeCacheFor(n) // State only looks through scopes
 		sc.State = func(e *element.Element) string { return lookup.State(e, scope) }
 		sc.ArtifactDigest = lookup.ArtifactDigest
 		return sc
