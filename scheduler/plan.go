@@ -102,6 +102,13 @@ func (l *Lookup) State(e *element.Element, sc *element.ScopeCache) string {
 	if l.fetchNeeded != nil && l.fetchNeeded(e) || l.fetchNeeded == nil && needsFetch(e) {
 		return "fetch needed"
 	}
+	// A direct build dependency not cached answers without the whole
+	// build scope (the common case: an empty cache).
+	for _, d := range e.Deps {
+		if d.Type&element.DepBuild != 0 && l.Status(d.Element) != Cached {
+			return "waiting"
+		}
+	}
 	for _, d := range sc.BuildScope(e) {
 		if l.Status(d) != Cached {
 			return "waiting"
