@@ -36,6 +36,7 @@ type app struct {
 	noStrict      bool
 	onError       string
 	builderCount  int
+	maxJobs       int
 
 	logFilePath      string
 	errorLineCount   int
@@ -80,6 +81,7 @@ sandbox that contains nothing from the host.`,
 	f.BoolVar(&a.noStrict, "no-strict", false, "build in non-strict mode")
 	f.StringVar(&a.onError, "on-error", "", "what to do when a build fails: continue, quit or terminate (default: the user configuration's scheduler.on-error, quit)")
 	f.IntVar(&a.builderCount, "builders", 0, "how many elements to build at once (default: the user configuration's scheduler.builders, 4)")
+	f.IntVar(&a.maxJobs, "max-jobs", -1, "the parallelism of each build, exported as %{max-jobs}; 0 means min(cpus, 8) (default: the user configuration's build.max-jobs, 0)")
 	f.StringVar(&a.logFilePath, "log-file", "", "also write the session's log to this file")
 	f.IntVar(&a.errorLineCount, "error-lines", 0, "lines of a failed job's log to show (default: the user configuration's logging.error-lines, 20)")
 	f.IntVar(&a.messageLineCount, "message-lines", 0, "lines of a message's detail to show (default: the user configuration's logging.message-lines, 20)")
@@ -175,7 +177,7 @@ func (a *app) loadProject(ctx context.Context) (*loader.Project, error) {
 		Directory: a.directory,
 		User:      uc,
 		Options:   opts,
-		MaxJobs:   uc.MaxJobs,
+		MaxJobs:   a.maxJobsSetting(uc),
 		Registry:  plugins.Builtin(),
 	})
 	if err != nil {
@@ -212,6 +214,15 @@ func (a *app) onErrorMode() (scheduler.OnError, error) {
 		return m, nil
 	}
 	return "", &usageError{fmt.Sprintf("invalid value %q for --on-error: choose continue, quit or terminate", mode)}
+}
+
+// maxJobsSetting is --max-jobs, or the user configuration's
+// build.max-jobs.
+func (a *app) maxJobsSetting(uc *loader.UserConfig) int {
+	if a.maxJobs >= 0 {
+		return a.maxJobs
+	}
+	return uc.MaxJobs
 }
 
 // builders is --builders, or the user configuration's scheduler.builders.
