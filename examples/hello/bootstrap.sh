@@ -51,47 +51,7 @@ run_bst() { "$bst_bin" -C "$here" "$@"; }
 
 tarball="$here/sysroot/debian-sysroot.tar.gz"
 if [ ! -f "$tarball" ] || [ "${BST_HELLO_REFRESH:-}" = 1 ]; then
-	work=$(mktemp -d "${TMPDIR:-/tmp}/bst-hello-sysroot.XXXXXX")
-	trap 'rm -rf "$work"' EXIT
-	mkdir -p "$work/debs" "$work/sysroot"
-
-	# The closure of the roots' dependencies (pre-dependencies included),
-	# as apt resolves them from the configured sources; virtual packages
-	# (<...>) are provided by real ones in the list. dpkg and its helpers
-	# are what installs packages, not part of a toolchain.
-	pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-		--no-breaks --no-replaces --no-enhances $roots 2>/dev/null |
-		grep -v '^ ' | grep -v '^<' | sort -u |
-		grep -v -x -e dpkg -e install-info -e debconf -e perl-base -e debianutils)
-	if [ -z "$pkgs" ]; then
-		echo "apt-cache knows none of: $roots (is the package list up to date? as root: apt-get update)" >&2
-		exit 1
-	fi
-	echo "== downloading $(echo "$pkgs" | wc -l) Debian packages with apt-get download"
-	(cd "$work/debs" && apt-get download -q $pkgs >/dev/null 2>"$work/apt.log") || {
-		cat "$work/apt.log" >&2
-		echo "apt-get download failed; as root, apt-get update may help" >&2
-		exit 1
-	}
-	echo "== unpacking them into a sysroot"
-	for deb in "$work"/debs/*.deb; do
-		dpkg-deb -x "$deb" "$work/sysroot"
-	done
-	# What dpkg's maintainer scripts and alternatives would have made.
-	root="$work/sysroot"
-	[ -e "$root/bin/sh" ] || ln -s dash "$root/bin/sh"
-	[ -e "$root/usr/bin/cc" ] || ln -s gcc "$root/usr/bin/cc"
-	mkdir -p "$root/tmp" "$root/dev" "$root/proc" "$root/etc"
-	chmod 1777 "$root/tmp"
-	# Leave out what a build never reads.
-	rm -rf "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/info" \
-		"$root/usr/share/locale" "$root/usr/share/lintian"
-	echo "== packing $tarball"
-	mkdir -p "$here/sysroot"
-	# A reproducible tarball: sorted names, fixed times and owners.
-	tar -C "$work" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-		-cf - sysroot | gzip -n -1 >"$tarball.tmp"
-	mv "$tarball.tmp" "$tarball"
+	"$here/make-sysroot.sh" "$tarball" $roots
 	fresh=1
 fi
 
