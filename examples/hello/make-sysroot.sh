@@ -41,6 +41,13 @@ root="$work/sysroot"
 [ -e "$root/bin/sh" ] || ln -s dash "$root/bin/sh"
 [ -e "$root/usr/bin/cc" ] || ln -s gcc "$root/usr/bin/cc"
 [ -e "$root/usr/bin/awk" ] || [ ! -e "$root/usr/bin/mawk" ] || ln -s mawk "$root/usr/bin/awk"
+for tool in aclocal automake; do
+	[ ! -e "$root/usr/bin/$tool" ] || continue
+	for versioned in "$root/usr/bin/$tool"-[0-9]*; do
+		[ -e "$versioned" ] && ln -s "$(basename "$versioned")" "$root/usr/bin/$tool"
+		break
+	done
+done
 mkdir -p "$root/tmp" "$root/dev" "$root/proc" "$root/etc"
 chmod 1777 "$root/tmp"
 # Leave out what a build never reads.
