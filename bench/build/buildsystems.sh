@@ -47,7 +47,7 @@ gen() {
 		echo 'int main(void) { int s = 0;'
 		i=0
 		while [ $i -lt "$nfiles" ]; do echo "s += f$i(100);"; i=$((i + 1)); done
-		echo 'printf("%d\n", s); return 0; }'
+		printf '%s\n' 'printf("%d\n", s); return 0; }'
 	} >"$d/src/main.c"
 }
 srcs() { i=0; while [ $i -lt "$nfiles" ]; do printf '%s ' "$1f$i.c"; i=$((i + 1)); done; }
