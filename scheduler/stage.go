@@ -6,7 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -26,6 +28,8 @@ type build struct {
 	log io.Writer
 	// action names the job in events: "build", "shell" or "checkout".
 	action string
+	// whitelists caches the elements' compiled overlap-whitelist globs.
+	whitelists map[*element.Element]*regexp.Regexp
 }
 
 func (b *build) Element() *element.Element { return b.e }
@@ -74,8 +78,24 @@ func (b *build) Sources(ctx context.Context) (cas.Digest, error) {
 	return tree.Digest(ctx)
 }
 
-// StageArtifacts imports the dependencies' artifacts into tree.
+// StageArtifacts imports the dependencies' artifacts into tree, as one
+// staging session the way BuildStream's overlap collector sees it: a file
+// staged over a file an earlier dependency of the session staged is an
+// overlap, reported as the `overlaps` warning unless every later element
+// involved lists the path in its public `bst: overlap-whitelist`; files
+// left out because a non-empty directory was in their way are reported as
+// the `unstaged-files` warning. Either fails the build when the project
+// lists its token in fatal-warnings.
 func (b *build) StageArtifacts(ctx context.Context, tree *cas.Tree, deps []*element.Element, at string, sel element.SplitSelection) error {
+	prefix := strings.Trim(path.Clean("/"+at), "/")
+	firstWriter := map[string]*element.Element{}
+	overlaps := map[string][]*element.Element{}
+	var overlapOrder []string
+	type ignoredFiles struct {
+		dep   *element.Element
+		paths []string
+	}
+	var ignored []ignoredFiles
 	for _, d := range deps {
 		files := b.Files(d)
 		if files.IsZero() {
@@ -91,13 +111,119 @@ func (b *build) StageArtifacts(ctx context.Context, tree *cas.Tree, deps []*elem
 		if err != nil {
 			return fmt.Errorf("%s: staging %s: %w", b.e.Name, d.Name, err)
 		}
-		if len(res.Overwritten) > 0 {
-			if err := b.warn("overlaps", fmt.Sprintf("%s: staging %s overwrote %d files: %s", b.e.Name, d.Name,
-				len(res.Overwritten), strings.Join(firstN(res.Overwritten, 10), ", "))); err != nil {
+		for _, p := range res.Overwritten {
+			if list, ok := overlaps[p]; ok {
+				overlaps[p] = append(list, d)
+			} else if w, ok := firstWriter[p]; ok {
+				overlaps[p] = []*element.Element{w, d}
+				overlapOrder = append(overlapOrder, p)
+			}
+		}
+		for _, p := range res.Written {
+			if _, ok := firstWriter[p]; !ok {
+				firstWriter[p] = d
+			}
+		}
+		if len(res.Ignored) > 0 {
+			ignored = append(ignored, ignoredFiles{d, res.Ignored})
+		}
+	}
+
+	if len(overlapOrder) > 0 {
+		var detail strings.Builder
+		fmt.Fprintf(&detail, "Staged files overwrite existing files in staging area: %s\n", path.Clean("/"+at))
+		forbidden := false
+		for _, p := range overlapOrder {
+			elems := overlaps[p]
+			rel := strings.TrimPrefix(strings.TrimPrefix(p, prefix), "/")
+			var offenders []string
+			for _, o := range elems[1:] {
+				ok, err := b.whitelisted(o, rel)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					offenders = append(offenders, o.FullName)
+				}
+			}
+			if len(offenders) == 0 {
+				continue
+			}
+			forbidden = true
+			order := make([]string, len(elems))
+			for i, o := range elems {
+				order[len(elems)-1-i] = o.FullName
+			}
+			verb := "is"
+			if len(offenders) > 1 {
+				verb = "are"
+			}
+			fmt.Fprintf(&detail, "/%s: %s %s not permitted to overlap other elements, order %s\n",
+				p, strings.Join(offenders, " and "), verb, strings.Join(order, " above "))
+		}
+		if forbidden {
+			if err := b.warnDetail("overlaps", "Non-whitelisted overlaps detected", detail.String()); err != nil {
 				return err
 			}
 		}
 	}
+	if len(ignored) > 0 {
+		var detail strings.Builder
+		detail.WriteString("Not staging files which would replace non-empty directories:\n")
+		for _, ig := range ignored {
+			fmt.Fprintf(&detail, "\nFrom %s:\n", ig.dep.FullName)
+			for _, p := range ig.paths {
+				fmt.Fprintf(&detail, "  /%s\n", p)
+			}
+		}
+		if err := b.warnDetail("unstaged-files", "Ignored files", detail.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// whitelisted reports whether e's public `bst: overlap-whitelist` globs
+// (variables already expanded) match rel, a path relative to the staging
+// location, as "/"+rel.
+func (b *build) whitelisted(e *element.Element, rel string) (bool, error) {
+	if b.whitelists == nil {
+		b.whitelists = map[*element.Element]*regexp.Regexp{}
+	}
+	re, ok := b.whitelists[e]
+	if !ok {
+		var globs []string
+		if list := e.Public.Get("bst").Get("overlap-whitelist"); list != nil {
+			var err error
+			if globs, err = list.AsStringList("overlap-whitelist"); err != nil {
+				return false, err
+			}
+		}
+		if len(globs) > 0 {
+			parts := make([]string, len(globs))
+			for i, g := range globs {
+				parts[i] = element.GlobRegexp(strings.TrimSpace(g))
+			}
+			var err error
+			if re, err = regexp.Compile("(?s)^(?:" + strings.Join(parts, "|") + ")$"); err != nil {
+				return false, fmt.Errorf("%s: overlap-whitelist: %w", e.Name, err)
+			}
+		}
+		b.whitelists[e] = re
+	}
+	return re != nil && re.MatchString("/"+rel), nil
+}
+
+// warnDetail reports a warning with a detail, which fails the build when
+// the element's project lists token in fatal-warnings.
+func (b *build) warnDetail(token, msg, detail string) error {
+	for _, t := range b.r.opts.FatalWarnings[b.e.Project] {
+		if t == token {
+			return fmt.Errorf("%s: %s [%s]\n%s", b.e.Name, msg, token, strings.TrimRight(detail, "\n"))
+		}
+	}
+	fmt.Fprintf(b.log, "WARNING [%s]: %s\n%s", token, msg, detail)
+	b.r.emit(Event{Kind: Warning, Action: b.action, Element: b.e, Message: msg + " [" + token + "]", Detail: detail})
 	return nil
 }
 

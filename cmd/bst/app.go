@@ -45,6 +45,7 @@ type app struct {
 	src sourceFlags
 	// remoteExecution is --remote-execution (see remote_exec.go).
 	remoteExecution string
+	maxJobs         int
 
 	logFilePath      string
 	errorLineCount   int
@@ -94,6 +95,7 @@ sandbox that contains nothing from the host.`,
 	f.IntVar(&a.src.retries, "network-retries", -1, "how often to retry a failed download or transfer (default: the user configuration's scheduler.network-retries, 2)")
 	f.StringVar(&a.src.defaultMirror, "default-mirror", "", "the mirror to try first (default: the user configuration's projects.<name>.default-mirror, or the project's first mirror)")
 	f.StringVar(&a.remoteExecution, "remote-execution", "", "build on this REAPI execution service, which also serves the CAS and action cache (URL or key=value list as --artifact-remote; default: the user configuration's remote-execution)")
+	f.IntVar(&a.maxJobs, "max-jobs", -1, "the parallelism of each build, exported as %{max-jobs}; 0 means min(cpus, 8) (default: the user configuration's build.max-jobs, 0)")
 	f.StringVar(&a.logFilePath, "log-file", "", "also write the session's log to this file")
 	f.IntVar(&a.errorLineCount, "error-lines", 0, "lines of a failed job's log to show (default: the user configuration's logging.error-lines, 20)")
 	f.IntVar(&a.messageLineCount, "message-lines", 0, "lines of a message's detail to show (default: the user configuration's logging.message-lines, 20)")
@@ -189,7 +191,7 @@ func (a *app) loadProject(ctx context.Context) (*loader.Project, error) {
 		Directory: a.directory,
 		User:      uc,
 		Options:   opts,
-		MaxJobs:   uc.MaxJobs,
+		MaxJobs:   a.maxJobsSetting(uc),
 		Registry:  plugins.Builtin(),
 		Junctions: junctionStager{a},
 	})
@@ -243,6 +245,15 @@ func (a *app) pushers() int {
 		return a.pusherCount
 	}
 	return a.schedulerLimit("pushers", 4)
+}
+
+// maxJobsSetting is --max-jobs, or the user configuration's
+// build.max-jobs.
+func (a *app) maxJobsSetting(uc *loader.UserConfig) int {
+	if a.maxJobs >= 0 {
+		return a.maxJobs
+	}
+	return uc.MaxJobs
 }
 
 // builders is --builders, or the user configuration's scheduler.builders.
