@@ -177,7 +177,18 @@ func (p *Project) compose(le *loadElement, k element.Kind, tmp *node.Parser) (*e
 			return nil, node.Errorf(srcs.Prov(), node.ElementConfigurationInvalid,
 				"%s: elements of kind '%s' may not have sources", le.name, k.Name())
 		}
-		for _, sn := range srcs.Items() {
+		for i, sn := range srcs.Items() {
+			refs, err := p.sourceRefs(le.localName(), i)
+			if err != nil {
+				return nil, err
+			}
+			if refs != nil && sn.IsMapping() {
+				// The refs of project.refs replace those of the file.
+				sn = sn.Clone()
+				for j, key := range refs.Keys() {
+					sn.Set(key, refs.Items()[j])
+				}
+			}
 			s, err := p.configureSource(sn, vars, tmp)
 			if err != nil {
 				return nil, err

@@ -74,6 +74,7 @@ type Project struct {
 	Dir         string // absolute
 	ElementPath string // absolute
 	RefStorage  string
+	refFile     projectRefs
 
 	// Config is the composed project configuration, after includes and
 	// conditionals, without the `elements` and `sources` overrides.
