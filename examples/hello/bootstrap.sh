@@ -57,7 +57,7 @@ fi
 
 # Each machine's packages make their own tarball, so its checksum is
 # tracked here rather than kept in git.
-if [ -n "${fresh:-}" ] || ! grep -q '^  ref:' "$here/elements/base.bst"; then
+if [ -n "${fresh:-}" ] || [ ! -f "$here/project.refs" ]; then
 	echo "== bst source track base.bst"
 	run_bst source track base.bst
 fi
