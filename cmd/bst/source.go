@@ -271,26 +271,13 @@ func newSourceFetchCommand(a *app, sf *sourceFlags) *cobra.Command {
 		Long: `Fetch the sources of ELEMENTs (the default targets, or every element, when
 none is given) and keep them in the source cache, ready to build offline.
 
---deps selects the elements whose sources to fetch besides the targets:
-  none   the targets only (the default)
-  run    the targets and their runtime dependencies
-  build  the build dependencies of the targets, without the targets
-  all    the targets and all their dependencies`,
+` + sourceDepsHelp("fetch"),
 		RunE: func(c *cobra.Command, args []string) error {
-			sel, err := parseDeps(deps)
-			if err != nil {
-				return err
-			}
-			s, err := a.sourceSession(c.Context(), sf, "fetch", args, except)
+			s, list, err := a.resolvedSources(c.Context(), sf, "fetch", deps, args, except)
 			if err != nil {
 				return err
 			}
 			defer s.env.Close()
-			elements := element.Select(s.l.targets, sel, s.l.except)
-			if err := assertResolved(elements); err != nil {
-				return err
-			}
-			list := withSources(elements)
 			pulled, err := s.pullSources(c.Context(), list, &rf)
 			if err != nil {
 				return err

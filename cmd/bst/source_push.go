@@ -53,6 +53,35 @@ func (s *sourceSession) pullSources(ctx context.Context, list []*source.ElementS
 	return pulled, ctx.Err()
 }
 
+// resolvedSources loads the targets of a source command and returns its
+// session with the sources of the elements --deps selects, which must
+// all have refs. The caller closes s.env.
+func (a *app) resolvedSources(ctx context.Context, sf *sourceFlags, action, deps string, args, except []string) (*sourceSession, []*source.ElementSources, error) {
+	sel, err := parseDeps(deps)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := a.sourceSession(ctx, sf, action, args, except)
+	if err != nil {
+		return nil, nil, err
+	}
+	elements := element.Select(s.l.targets, sel, s.l.except)
+	if err := assertResolved(elements); err != nil {
+		s.env.Close()
+		return nil, nil, err
+	}
+	return s, withSources(elements), nil
+}
+
+// sourceDepsHelp explains --deps for a source command that does verb.
+func sourceDepsHelp(verb string) string {
+	return "--deps selects the elements whose sources to " + verb + ` besides the targets:
+  none   the targets only (the default)
+  run    the targets and their runtime dependencies
+  build  the build dependencies of the targets, without the targets
+  all    the targets and all their dependencies`
+}
+
 func newSourcePushCommand(a *app, sf *sourceFlags) *cobra.Command {
 	var (
 		deps   string
@@ -67,25 +96,13 @@ none is given) to the source caches that accept pushes: the project's
 source-caches:, the user configuration's, or --source-remote. Sources not
 fetched yet are fetched first.
 
---deps selects the elements whose sources to push besides the targets:
-  none   the targets only (the default)
-  run    the targets and their runtime dependencies
-  build  the build dependencies of the targets, without the targets
-  all    the targets and all their dependencies`,
+` + sourceDepsHelp("push"),
 		RunE: func(c *cobra.Command, args []string) error {
-			sel, err := parseDeps(deps)
-			if err != nil {
-				return err
-			}
-			s, err := a.sourceSession(c.Context(), sf, "push", args, except)
+			s, list, err := a.resolvedSources(c.Context(), sf, "push", deps, args, except)
 			if err != nil {
 				return err
 			}
 			defer s.env.Close()
-			elements := element.Select(s.l.targets, sel, s.l.except)
-			if err := assertResolved(elements); err != nil {
-				return err
-			}
 			rs, err := a.openRemoteSources(s.l.project, &rf, cas.PurposePush, s.env.Cache, func(msg string) { s.log("WARN", "", msg) })
 			if err != nil {
 				return err
@@ -95,7 +112,6 @@ fetched yet are fetched first.
 			if !rs.Remotes().Configured(name, true) || !rs.Remotes().Available(c.Context(), name, true) {
 				return fmt.Errorf("no source caches available for pushing sources")
 			}
-			list := withSources(elements)
 			s.action = "fetch"
 			if err := s.env.FetchAll(c.Context(), list, s.fetchers(), s.report); err != nil {
 				return fmt.Errorf("fetching sources: %w", err)
