@@ -54,11 +54,13 @@ func (r *runner) buildOne(ctx context.Context, e *element.Element) error {
 }
 
 // isInfrastructure reports errors that say nothing about the element, so
-// are not cached as its failure: a full disk, a broken store.
+// are not cached as its failure: a full disk, a broken store, a remote
+// execution service that lost its worker or timed out.
 func isInfrastructure(err error) bool {
 	var full *cas.DiskFullError
 	var corrupt *cas.CorruptError
-	return errors.As(err, &full) || errors.As(err, &corrupt)
+	var exec *cas.ExecError
+	return errors.As(err, &full) || errors.As(err, &corrupt) || errors.As(err, &exec)
 }
 
 func (r *runner) assemble(ctx context.Context, b *build) (element.Output, error) {

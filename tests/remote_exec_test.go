@@ -266,6 +266,8 @@ func TestRemoteExecFailures(t *testing.T) {
 	if !regexp.MustCompile(`action [0-9a-f]{64}/[0-9]+`).MatchString(out) {
 		t.Errorf("a lost worker is not reported with the action digest:\n%s", out)
 	}
+	// A lost worker says nothing about the element: no failed artifact.
+	mustBst(t, dir, home, "not cached", "artifact", "show", "lost.bst")
 }
 
 // TestRemoteExecConfig: the user configuration's remote-execution
