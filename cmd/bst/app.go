@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/bstgo/bst/cas"
@@ -46,6 +47,7 @@ type app struct {
 	// remoteExecution is --remote-execution (see remote_exec.go).
 	remoteExecution string
 	maxJobs         int
+	rootFlags       *pflag.FlagSet // the global options, to tell which were given
 
 	logFilePath      string
 	errorLineCount   int
@@ -95,7 +97,8 @@ sandbox that contains nothing from the host.`,
 	f.IntVar(&a.src.retries, "network-retries", -1, "how often to retry a failed download or transfer (default: the user configuration's scheduler.network-retries, 2)")
 	f.StringVar(&a.src.defaultMirror, "default-mirror", "", "the mirror to try first (default: the user configuration's projects.<name>.default-mirror, or the project's first mirror)")
 	f.StringVar(&a.remoteExecution, "remote-execution", "", "build on this REAPI execution service, which also serves the CAS and action cache (URL or key=value list as --artifact-remote; default: the user configuration's remote-execution)")
-	f.IntVar(&a.maxJobs, "max-jobs", -1, "the parallelism of each build, exported as %{max-jobs}; 0 means min(cpus, 8) (default: the user configuration's build.max-jobs, 0)")
+	a.rootFlags = f
+	f.IntVar(&a.maxJobs, "max-jobs", 0, "the parallelism of each build, exported as %{max-jobs}; 0 means min(cpus, 8) (default: the user configuration's build.max-jobs, 0)")
 	f.StringVar(&a.logFilePath, "log-file", "", "also write the session's log to this file")
 	f.IntVar(&a.errorLineCount, "error-lines", 0, "lines of a failed job's log to show (default: the user configuration's logging.error-lines, 20)")
 	f.IntVar(&a.messageLineCount, "message-lines", 0, "lines of a message's detail to show (default: the user configuration's logging.message-lines, 20)")
@@ -250,7 +253,7 @@ func (a *app) pushers() int {
 // maxJobsSetting is --max-jobs, or the user configuration's
 // build.max-jobs.
 func (a *app) maxJobsSetting(uc *loader.UserConfig) int {
-	if a.maxJobs >= 0 {
+	if a.rootFlags != nil && a.rootFlags.Changed("max-jobs") && a.maxJobs >= 0 {
 		return a.maxJobs
 	}
 	return uc.MaxJobs
