@@ -240,14 +240,7 @@ func forEachParallel[T any](ctx context.Context, targets []T, n int, fn func(con
 
 // warnRemoteErrors logs each remote failure joined in err as a warning.
 func warnRemoteErrors(log func(kind, name, key, msg string), name, key string, err error) {
-	var joined interface{ Unwrap() []error }
-	if errors.As(err, &joined) {
-		for _, e := range joined.Unwrap() {
-			log("WARN", name, key, e.Error())
-		}
-		return
-	}
-	log("WARN", name, key, err.Error())
+	warnEach(err, func(msg string) { log("WARN", name, key, msg) })
 }
 
 func newArtifactPullCommand(a *app) *cobra.Command {

@@ -108,7 +108,8 @@ func (t *buildTransfers) wire(opts *scheduler.Options, env *source.Env, warn fun
 
 // warnEach calls warn with each of the errors joined in err.
 func warnEach(err error, warn func(string)) {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
 		for _, e := range j.Unwrap() {
 			warn(e.Error())
 		}
