@@ -2,8 +2,10 @@ package element
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"runtime"
 	"slices"
@@ -153,6 +155,10 @@ type keyGraph struct {
 	weakEnds []byte
 	ok       []bool
 
+	// prefixes[i] holds the hash states of the preimages' start when
+	// node i is an element's first build dependency (see prefixState).
+	prefixes []prefixState
+
 	publicMu sync.Mutex
 	public   map[*node.Node][]byte  // encoded public data, shared trees once
 	envs     map[envIdentity][]byte // encoded environments, shared lists once
@@ -251,6 +257,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		}
 	})
 	g.ok = make([]bool, len(g.nodes))
+	g.prefixes = make([]prefixState, len(g.nodes))
 	project := ""
 	for i := range g.nodes {
 		if p := g.nodes[i].e.Project; p != project || i == 0 {
@@ -383,6 +390,10 @@ type keyWorker struct {
 	// Buffers reused from one element to the next.
 	weak, strict, base []byte
 	env                []Variable
+	// Hashes reused from one element to the next, and their states'
+	// encodings.
+	weakHash, strictHash hash.Hash
+	state                []byte
 }
 
 // process computes node i's run scope and, when keys is set, its keys;
@@ -415,7 +426,40 @@ func (w *keyWorker) computeKeys(i int32) {
 	// without the element itself.
 	w.gen++
 	first := true
-	for _, b := range n.buildDeps {
+	deps := n.buildDeps
+	// The first build dependency's run scope starts the list, and is the
+	// same for every element with that first build dependency: its part
+	// of the preimages is hashed once (see prefixState), unless preimages
+	// are printed.
+	var p *prefixState
+	if len(deps) > 0 && g.kc.Debug == nil {
+		b := deps[0]
+		p = g.prefix(w, b)
+		if !p.ok {
+			return
+		}
+		for _, x := range g.nodes[b].run {
+			w.stamp[x] = w.gen
+		}
+		weak, strict, first, deps = weak[:0], strict[:0], false, deps[1:]
+		if strictRebuild || len(n.strictDeps) > 0 {
+			// This element's weak key names some dependencies with
+			// their weak keys: its weak preimage is written in full.
+			weak = appendKeyPrefix(weak)
+			for k, x := range g.nodes[b].run {
+				if k > 0 {
+					weak = append(weak, ',')
+				}
+				weak = append(weak, g.head(x)...)
+				if strictRebuild || slices.Contains(n.strictDeps, x) {
+					weak = append(weak, g.weakKeyEnd(x)...)
+				} else {
+					weak = append(weak, ']')
+				}
+			}
+		}
+	}
+	for _, b := range deps {
 		for _, x := range g.nodes[b].run {
 			if x == i || w.stamp[x] == w.gen {
 				continue
@@ -440,10 +484,18 @@ func (w *keyWorker) computeKeys(i int32) {
 	}
 	w.base = g.appendBase(append(w.base[:0], "],"...), e, &w.env)
 	weak = append(append(weak, w.base...), '}')
-	e.Keys.Weak = g.hashKey(e, "weak", weak)
+	if p != nil && len(weak) > 0 && weak[0] != '{' {
+		e.Keys.Weak = w.hashFrom(&w.weakHash, p.weak, weak)
+	} else {
+		e.Keys.Weak = g.hashKey(e, "weak", weak)
+	}
 	strict = append(append(strict, w.base...), `,"weak-cache-key":"`...)
 	strict = append(append(strict, e.Keys.Weak...), `"}`...)
-	e.Keys.Strict = g.hashKey(e, "strict", strict)
+	if p != nil {
+		e.Keys.Strict = w.hashFrom(&w.strictHash, p.strict, strict)
+	} else {
+		e.Keys.Strict = g.hashKey(e, "strict", strict)
+	}
 	if g.kc.Strict {
 		e.Keys.Strong = e.Keys.Strict
 	}
@@ -496,6 +548,79 @@ func (w *keyWorker) runScope(i int32) []int32 {
 		}
 	}
 	return append(out, i)
+}
+
+// prefixState holds the SHA-256 states, encoded, of the start of the
+// preimages of the elements whose first build dependency is one node:
+// the prefix and that node's run scope, as weak (names only) and strict
+// fragments. Elements of a project share first build dependencies (a
+// base system, a toolchain stack), so each such start is hashed once
+// rather than once per element. ok is false when a fragment has no key.
+type prefixState struct {
+	once         sync.Once
+	ok           bool
+	weak, strict []byte
+}
+
+// prefix returns node b's prefixState, hashing it on first use. The
+// nodes of b's run scope all have their keys when b does.
+func (g *keyGraph) prefix(w *keyWorker, b int32) *prefixState {
+	p := &g.prefixes[b]
+	p.once.Do(func() {
+		run := g.nodes[b].run
+		for _, x := range run {
+			if !g.ok[x] {
+				return
+			}
+		}
+		p.ok = true
+		weak := appendKeyPrefix(w.weak[:0])
+		strict := appendKeyPrefix(w.strict[:0])
+		for k, x := range run {
+			if k > 0 {
+				weak = append(weak, ',')
+				strict = append(strict, ',')
+			}
+			weak = append(append(weak, g.head(x)...), ']')
+			strict = append(strict, g.strictFragment(x)...)
+		}
+		p.weak = hashState(&w.weakHash, weak)
+		p.strict = hashState(&w.strictHash, strict)
+		w.weak, w.strict = weak, strict
+	})
+	return p
+}
+
+// hashState returns the encoded state of a SHA-256 that has hashed b,
+// using *h as scratch.
+func hashState(h *hash.Hash, b []byte) []byte {
+	if *h == nil {
+		*h = sha256.New()
+	}
+	(*h).Reset()
+	(*h).Write(b)
+	st, err := (*h).(encoding.BinaryAppender).AppendBinary(nil)
+	if err != nil {
+		panic(fmt.Sprintf("element: encoding a SHA-256 state: %v", err)) // cannot happen
+	}
+	return st
+}
+
+// hashFrom returns the hex SHA-256 of a preimage whose start is hashed in
+// state and whose rest is b.
+func (w *keyWorker) hashFrom(h *hash.Hash, state, b []byte) string {
+	if *h == nil {
+		*h = sha256.New()
+	}
+	if err := (*h).(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		panic(fmt.Sprintf("element: restoring a SHA-256 state: %v", err)) // cannot happen
+	}
+	(*h).Write(b)
+	var sum [sha256.Size]byte
+	(*h).Sum(sum[:0])
+	var digits [2 * sha256.Size]byte
+	hex.Encode(digits[:], sum[:])
+	return string(digits[:])
 }
 
 // hashKey returns the hex SHA-256 of a preimage, printing it when

@@ -62,7 +62,13 @@ func (l *Lookup) Status(e *element.Element) Status {
 		names = l.artifacts.ElementsWithArtifacts(e.Project)
 		l.present[e.Project] = names
 	}
-	if ref := Ref(e); ref != "" && names[cas.NormalName(e.Name)] {
+	// Most elements have no artifact at all: the names say so before a
+	// ref is made.
+	if len(names) == 0 || !names[cas.NormalName(e.Name)] {
+		l.status[e] = s
+		return s
+	}
+	if ref := Ref(e); ref != "" {
 		if found, ok, err := l.artifacts.Success(ref); err == nil && found {
 			s = Failed
 			if ok {
