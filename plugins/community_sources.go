@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -489,10 +490,20 @@ func (dockerKind) Configure(ctx source.Context, cfg *node.Node) (source.Source, 
 	if !hasURL && !hasImage {
 		return nil, node.Errorf(cfg.Prov(), node.InvalidData, "docker source: must define either 'url' or 'image'")
 	}
-	for _, k := range []string{"track", "architecture", "os"} {
-		if _, err := cfg.GetString(k, ""); err != nil {
+	var opts [3]string
+	for i, k := range []string{"track", "architecture", "os"} {
+		v, err := cfg.GetString(k, "")
+		if err != nil {
 			return nil, err
 		}
+		opts[i] = v
+	}
+	src := &dockerSource{tag: opts[0], arch: opts[1], os: opts[2], urlForm: hasURL}
+	if src.arch == "" {
+		src.arch = defaultDockerArch()
+	}
+	if src.os == "" {
+		src.os = runtime.GOOS
 	}
 	var digest any
 	ref, err := cfg.GetScalar("ref", true)
@@ -506,31 +517,35 @@ func (dockerKind) Configure(ctx source.Context, cfg *node.Node) (source.Source, 
 			d = "sha256:" + d
 		}
 		digest = d
+		src.digest = d
 	}
 	var key []any
 	if hasURL {
-		orig, _, err := translated(ctx, cfg, "url", "")
+		orig, full, err := translated(ctx, cfg, "url", "")
 		if err != nil {
 			return nil, err
 		}
 		key = []any{orig, digest}
+		src.written, src.translated = orig, full
 	} else {
 		image, err := cfg.RequireString("image")
 		if err != nil {
 			return nil, err
 		}
-		reg, _, err := translated(ctx, cfg, "registry-url", "https://registry.hub.docker.com")
+		reg, full, err := translated(ctx, cfg, "registry-url", "https://registry.hub.docker.com")
 		if err != nil {
 			return nil, err
 		}
 		key = []any{reg, image, digest}
+		src.written, src.translated, src.image = reg, full, image
 	}
 	if v, err := cfg.GetScalar("version", true); err != nil {
 		return nil, err
 	} else if v != nil {
 		key = append(key, v.Value())
 	}
-	return &configOnly{kind: "docker", resolved: ref != nil, key: key}, nil
+	src.configOnly = configOnly{kind: "docker", resolved: ref != nil, key: key}
+	return src, nil
 }
 
 // ostreeSourceKind checks out one commit of an OSTree repository.

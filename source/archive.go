@@ -46,6 +46,10 @@ func (e *UnsafeEntryError) Error() string {
 	return fmt.Sprintf("refusing archive entry %q: %s", e.Entry, e.Reason)
 }
 
+// ErrEmptyArchive is ExtractTar's error for a stream with no tar entry:
+// an empty file, or one that is not a tar archive.
+var ErrEmptyArchive = errors.New("reading the archive: it is empty or not a tar archive")
+
 // ExtractOptions say how to extract an archive.
 type ExtractOptions struct {
 	// BaseDir is the source's base-dir glob: the first directory of the
@@ -314,7 +318,7 @@ func ExtractTar(ctx context.Context, r io.Reader, dest string, o ExtractOptions)
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			if n == 0 {
-				return "", errors.New("reading the archive: it is empty or not a tar archive")
+				return "", ErrEmptyArchive
 			}
 			break
 		}

@@ -39,18 +39,20 @@ import (
 //	sha256 FILE VAR                 set $VAR to the hex SHA-256 of FILE
 //	envsubst FILE...                expand $VARs in FILEs
 //	requests N                      the server has had N requests so far
+//	registryserve IMAGE TAG DIR...  serve a container image (registry_cmds_test.go)
 //
 // The HTTP server answers /truncated/NAME with half of NAME and a
 // Content-Length promising all of it, /auth/NAME only with the basic
 // credentials alice:s3cret, and anything missing with a 404.
 func sourceScriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"httpserve":   cmdHTTPServe,
-		"archive":     cmdArchive,
-		"evilarchive": cmdEvilArchive,
-		"sha256":      cmdSHA256,
-		"envsubst":    cmdEnvsubst,
-		"requests":    cmdRequests,
+		"httpserve":     cmdHTTPServe,
+		"archive":       cmdArchive,
+		"evilarchive":   cmdEvilArchive,
+		"sha256":        cmdSHA256,
+		"envsubst":      cmdEnvsubst,
+		"requests":      cmdRequests,
+		"registryserve": cmdRegistryServe,
 	}
 }
 
