@@ -228,6 +228,7 @@ func (flatpakImageKind) Configure(cfg *node.Node, _ element.Vars) (element.Confi
 			s[k] = v.Value()
 		}
 		c.metadata[section] = s
+		c.sections = append(c.sections, keyfileSection{name: section, keys: pairs.Keys(), values: s})
 		hasApp = hasApp || section == "Application"
 		hasRuntime = hasRuntime || section == "Runtime"
 	}
@@ -241,6 +242,8 @@ type flatpakImageConfig struct {
 	directory                      string
 	include, exclude, componentIDs []string
 	metadata                       map[string]any
+	// sections are the metadata in the order written, for the keyfile.
+	sections []keyfileSection
 	// layout is where each build dependency is staged: "location" in its
 	// config, by default the input tree /buildstream/allfiles. It does not
 	// enter the key.
