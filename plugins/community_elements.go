@@ -327,9 +327,8 @@ func (flatpakRepoKind) Configure(cfg *node.Node, vars element.Vars) (element.Con
 	if c.cwd, _ = vars.Get("cwd"); c.cwd == "" {
 		c.cwd = "/"
 	}
-	c.commands = map[string]any{
-		"init repository": []string{"ostree init --repo=/buildstream/repo --mode=" + c.repoMode},
-	}
+	c.commands = map[string]any{}
+	c.addCommands("init repository", "ostree init --repo=/buildstream/repo --mode="+c.repoMode)
 	return c, nil
 }
 
@@ -338,11 +337,18 @@ type flatpakRepoConfig struct {
 	arch, branch, repoMode string
 	cwd                    string
 	commands               map[string]any // group -> []string
+	groups                 []string       // the groups in the order added
 	layout                 map[string][]string
+	// staged are the dependencies by staging directory, in the order
+	// laid out.
+	staged map[string][]*element.Element
 }
 
 func (c *flatpakRepoConfig) addCommands(group string, cmds ...string) {
-	prev, _ := c.commands[group].([]string)
+	prev, ok := c.commands[group].([]string)
+	if !ok {
+		c.groups = append(c.groups, group)
+	}
 	c.commands[group] = append(prev, cmds...)
 }
 
@@ -352,15 +358,18 @@ func (c *flatpakRepoConfig) layoutFlatpak(e *element.Element, path, branch strin
 	}
 	dir := "/buildstream/input/" + normalName(e.Name)
 	c.layout[dir] = append(c.layout[dir], path)
+	c.staged[dir] = append(c.staged[dir], e)
 	c.addCommands("export "+path, "flatpak build-export --files=files --arch="+c.arch+" /buildstream/repo "+dir+" "+branch)
 }
 
 func (c *flatpakRepoConfig) ConfigureDependencies(deps []element.DependencyConfig) error {
 	c.layout = map[string][]string{}
+	c.staged = map[string][]*element.Element{}
 	images := 0
 	for _, d := range deps {
 		if d.Config == nil {
 			c.layout["/"] = append(c.layout["/"], d.Path)
+			c.staged["/"] = append(c.staged["/"], d.Element)
 			continue
 		}
 		if err := d.Config.ValidateKeys("flatpak-image", "flatpak-stack", "branch"); err != nil {

@@ -66,7 +66,7 @@ func isInfrastructure(err error) bool {
 func (r *runner) assemble(ctx context.Context, b *build) (element.Output, error) {
 	asm, ok := b.e.KindConfig.(element.Assembler)
 	if !ok {
-		return element.Output{}, fmt.Errorf("%s: building '%s' elements needs the build sandbox, which this bst does not have yet", b.e.Name, b.e.Kind)
+		return element.Output{}, fmt.Errorf("%s: bst cannot build '%s' elements yet (see docs/plugins.md)", b.e.Name, b.e.Kind)
 	}
 	return asm.Assemble(ctx, b)
 }
