@@ -100,7 +100,7 @@ func (collectInitialScriptsKind) Configure(cfg *node.Node, _ element.Vars) (elem
 	if err != nil {
 		return nil, err
 	}
-	return keyOnly{map[string]any{"path": p}}, nil
+	return collectInitialScriptsConfig{keyOnly{map[string]any{"path": p}}, p}, nil
 }
 
 // collectManifestKind writes a manifest (flatpak-builder style, or SPDX)
