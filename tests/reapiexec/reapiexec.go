@@ -46,7 +46,9 @@ type Options struct {
 	BreakStreams bool
 	// Log, when set, gets one line per event: "executing DIGEST",
 	// "cache hit DIGEST", "lost worker DIGEST", "cancelled DIGEST",
-	// "wait OPERATION".
+	// "wait OPERATION", "cancel OPERATION" (a CancelOperation call), and
+	// "output DIGEST: LINE" for each line an action prints on its
+	// standard output while it runs.
 	Log io.Writer
 }
 
@@ -226,7 +228,7 @@ func (s *Service) execute(ctx context.Context, instance string, ad cas.Digest, s
 	}
 	s.Executions.Add(1)
 	s.logf("executing %s", ad)
-	ar, err := s.run(ctx, root, cmd)
+	ar, err := s.run(ctx, ad, root, cmd)
 	if ctx.Err() != nil {
 		s.Cancelled.Add(1)
 		s.logf("cancelled %s", ad)
@@ -253,6 +255,26 @@ func (s *Service) logf(format string, args ...any) {
 	fmt.Fprintf(s.opts.Log, format+"\n", args...)
 }
 
+// lineLog logs each complete line written to it, after prefix, so that
+// tests can see what an action prints while it runs.
+type lineLog struct {
+	s      *Service
+	prefix string
+	buf    []byte
+}
+
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		l.s.logf("%s%s", l.prefix, l.buf[:i])
+		l.buf = l.buf[i+1:]
+	}
+}
+
 func (s *Service) readProto(ctx context.Context, d cas.Digest, m proto.Message) error {
 	if err := s.self.Download(ctx, s.worker, []cas.Digest{d}); err != nil {
 		return err
@@ -266,7 +288,7 @@ func (s *Service) readProto(ctx context.Context, d cas.Digest, m proto.Message) 
 
 // run runs cmd over root in the sandbox: the root read-only, each output
 // path a writable copy of what the root holds there.
-func (s *Service) run(ctx context.Context, root cas.Digest, cmd *repb.Command) (*repb.ActionResult, error) {
+func (s *Service) run(ctx context.Context, ad, root cas.Digest, cmd *repb.Command) (*repb.ActionResult, error) {
 	work, err := os.MkdirTemp(s.opts.Dir, "action-")
 	if err != nil {
 		return nil, err
@@ -295,7 +317,8 @@ func (s *Service) run(ctx context.Context, root cas.Digest, cmd *repb.Command) (
 		cfg.Writable = append(cfg.Writable, sandbox.WritableDir{Path: "/" + p, HostPath: hosts[i]})
 	}
 	var stdout, stderr bytes.Buffer
-	cfg.Stdout, cfg.Stderr = &stdout, &stderr
+	cfg.Stdout = io.MultiWriter(&stdout, &lineLog{s: s, prefix: "output " + ad.String() + ": "})
+	cfg.Stderr = &stderr
 	exit, err := s.sb.Run(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -396,6 +419,7 @@ func (o opsService) CancelOperation(ctx context.Context, req *longrunningpb.Canc
 	if op == nil {
 		return nil, status.Errorf(codes.NotFound, "no operation %q", req.Name)
 	}
+	o.s.logf("cancel %s", req.Name)
 	op.cancel()
 	return &emptypb.Empty{}, nil
 }
