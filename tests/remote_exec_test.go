@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -227,6 +229,77 @@ func TestRemoteExecBuild(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(co2, "out/hello.txt")); err != nil || string(got) != "hello\n" {
 		t.Fatalf("checked out %q, %v after a cache hit", got, err)
 	}
+}
+
+// TestRemoteExecWritableRoot: batches that change the root itself (the
+// integration commands run before a build and by a compose element) run
+// remotely too, with the whole input root as their output, and leave
+// the artifacts a local build leaves.
+func TestRemoteExecWritableRoot(t *testing.T) {
+	svc := startExecService(t)
+	dir := execProject(t, map[string]string{
+		"tools.bst": "kind: stack\ndepends:\n- base.bst\npublic:\n  bst:\n    integration-commands:\n" +
+			"    - mkdir -p /etc\n    - echo integrated > /etc/integrated\n",
+		"user.bst": "kind: manual\nbuild-depends:\n- tools.bst\nconfig:\n  install-commands:\n" +
+			"  - mkdir -p %{install-root}/out\n  - cat /etc/integrated > %{install-root}/out/seen\n",
+		"image.bst": "kind: compose\nbuild-depends:\n- tools.bst\nconfig:\n  integrate: true\n",
+	})
+	remote, local := t.TempDir(), t.TempDir()
+	mustBst(t, dir, remote, "", "--remote-execution", "grpc://"+svc.Addr, "build", "user.bst", "image.bst")
+	// user.bst: integration and its commands; image.bst: integration.
+	if n := svc.count("executing "); n != 3 {
+		t.Fatalf("%d actions executed, want 3:\n%s", n, svc.Log())
+	}
+	mustBst(t, dir, local, "", "build", "user.bst", "image.bst")
+	for _, name := range []string{"user.bst", "image.bst"} {
+		rco, lco := filepath.Join(t.TempDir(), "r"), filepath.Join(t.TempDir(), "l")
+		mustBst(t, dir, remote, "", "artifact", "checkout", "--directory", rco, name)
+		mustBst(t, dir, local, "", "artifact", "checkout", "--directory", lco, name)
+		if r, l := listTree(t, rco), listTree(t, lco); r != l {
+			t.Errorf("%s built remotely holds\n%s\nlocally\n%s", name, r, l)
+		}
+	}
+	co := filepath.Join(t.TempDir(), "co")
+	mustBst(t, dir, remote, "", "artifact", "checkout", "--directory", co, "user.bst")
+	if got, err := os.ReadFile(filepath.Join(co, "out/seen")); err != nil || string(got) != "integrated\n" {
+		t.Errorf("the build did not see the integrated root: %q, %v", got, err)
+	}
+	co = filepath.Join(t.TempDir(), "co")
+	mustBst(t, dir, remote, "", "artifact", "checkout", "--directory", co, "image.bst")
+	if got, err := os.ReadFile(filepath.Join(co, "etc/integrated")); err != nil || string(got) != "integrated\n" {
+		t.Errorf("the composed image lacks what integration wrote: %q, %v", got, err)
+	}
+}
+
+// listTree lists the files under dir with their kind and content (for
+// regular files), one a line.
+func listTree(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(&b, "%s %s", rel, info.Mode().Type())
+		switch {
+		case info.Mode().IsRegular():
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, " %x %v", sha256.Sum256(data), info.Mode()&0o111 != 0)
+		case info.Mode()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			fmt.Fprintf(&b, " -> %s", target)
+		}
+		b.WriteString("\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // TestRemoteExecBrokenStream follows operations with WaitExecution when

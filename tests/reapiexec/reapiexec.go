@@ -11,11 +11,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -286,8 +289,12 @@ func (s *Service) readProto(ctx context.Context, d cas.Digest, m proto.Message) 
 	return proto.Unmarshal(data, m)
 }
 
-// run runs cmd over root in the sandbox: the root read-only, each output
-// path a writable copy of what the root holds there.
+// run runs cmd over root in the sandbox. Output paths are relative to
+// the working directory, as REAPI has them. When one of them is the
+// input root itself (BuildStream asks for that when a batch may change
+// the root), the root is writable and every output is taken from the
+// root the command left; otherwise the root is read-only and each
+// output path is a writable copy of what the root holds there.
 func (s *Service) run(ctx context.Context, ad, root cas.Digest, cmd *repb.Command) (*repb.ActionResult, error) {
 	work, err := os.MkdirTemp(s.opts.Dir, "action-")
 	if err != nil {
@@ -298,13 +305,29 @@ func (s *Service) run(ctx context.Context, ad, root cas.Digest, cmd *repb.Comman
 	if len(outputs) == 0 {
 		outputs = cmd.OutputDirectories
 	}
+	// Each output's path relative to the input root ("" for the root).
+	inRoot := make([]string, len(outputs))
+	rootWritable := false
+	for i, p := range outputs {
+		q := path.Join(cmd.WorkingDirectory, p)
+		if q == ".." || strings.HasPrefix(q, "../") || path.IsAbs(p) {
+			return nil, status.Errorf(codes.InvalidArgument, "output path %q leaves the input root", p)
+		}
+		if q == "." {
+			q, rootWritable = "", true
+		}
+		inRoot[i] = q
+	}
 	tree := s.worker.LoadTree(root)
-	cfg := sandbox.Config{Root: root, Cwd: "/" + cmd.WorkingDirectory, Args: cmd.Arguments}
+	cfg := sandbox.Config{Root: root, Cwd: "/" + cmd.WorkingDirectory, Args: cmd.Arguments, RootWritable: rootWritable}
 	for _, v := range cmd.EnvironmentVariables {
 		cfg.Env = append(cfg.Env, v.Name+"="+v.Value)
 	}
 	hosts := make([]string, len(outputs))
-	for i, p := range outputs {
+	for i, p := range inRoot {
+		if rootWritable {
+			break
+		}
 		hosts[i] = filepath.Join(work, fmt.Sprint(i))
 		if sub, err := tree.Subtree(ctx, p); err == nil {
 			err = s.worker.StageTree(ctx, sub, hosts[i], cas.StageOptions{Copy: true})
@@ -319,14 +342,23 @@ func (s *Service) run(ctx context.Context, ad, root cas.Digest, cmd *repb.Comman
 	var stdout, stderr bytes.Buffer
 	cfg.Stdout = io.MultiWriter(&stdout, &lineLog{s: s, prefix: "output " + ad.String() + ": "})
 	cfg.Stderr = &stderr
-	exit, err := s.sb.Run(ctx, cfg)
+	out, err := s.sb.Exec(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	ar := &repb.ActionResult{ExitCode: int32(exit)}
+	ar := &repb.ActionResult{ExitCode: int32(out.ExitCode)}
 	var roots []cas.Digest
 	for i, p := range outputs {
-		d, err := s.worker.CaptureTree(ctx, hosts[i])
+		var d cas.Digest
+		if rootWritable {
+			d, err = s.worker.LoadTree(out.Root).Subtree(ctx, inRoot[i])
+			if errors.Is(err, cas.ErrNotFound) {
+				// Not left by the command: not an output.
+				continue
+			}
+		} else {
+			d, err = s.worker.CaptureTree(ctx, hosts[i])
+		}
 		if err != nil {
 			return nil, err
 		}
