@@ -17,6 +17,10 @@ import (
 	"testing"
 	"time"
 
+	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/bstgo/bst/cas"
 )
 
@@ -467,6 +471,82 @@ func TestRemoteAPIsSocket(t *testing.T) {
 	}
 	if missing, err := r.FindMissing(ctx, []cas.Digest{d}); err != nil || len(missing) != 0 {
 		t.Fatalf("the blob written through the socket is missing: %v, %v", missing, err)
+	}
+}
+
+// TestRemoteAPIsSocketRemoteCache: with a remote-execution
+// action-cache-service and no execution-service, builds run locally and
+// the socket in the sandbox forwards to the configured storage and
+// action cache (as buildbox-casd does for BuildStream): a blob and an
+// action result written through it are found on the remote, under the
+// remote's instance name.
+func TestRemoteAPIsSocketRemoteCache(t *testing.T) {
+	addr := bstServer(t, "--cache-dir", t.TempDir())
+	home := settledTempDir(t)
+	dir := execProject(t, map[string]string{
+		"slow.bst": "kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  build-commands:\n  - sleep 60\n" +
+			"sandbox:\n  remote-apis-socket:\n    path: /run/reapi/casd.sock\n    action-cache-enable-update: true\n",
+	})
+	conf := filepath.Join(home, "bst.conf")
+	spec := "    url: grpc://" + addr + "\n    instance-name: main\n"
+	writeFile(t, conf, "remote-execution:\n  storage-service:\n"+spec+"  action-cache-service:\n"+spec+"    push: true\n")
+	tmp := t.TempDir()
+	cmd := exec.Command(filepath.Join(binDir, "bst"), "--no-interactive", "--config", conf, "build", "slow.bst")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "TMPDIR="+tmp)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var socks []string
+	for deadline := time.Now().Add(60 * time.Second); len(socks) == 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		socks, _ = filepath.Glob(filepath.Join(tmp, "bst-reapi-*", "casd.sock"))
+	}
+	if len(socks) == 0 {
+		t.Fatalf("no remote-apis socket appeared during the build:\n%s", out.String())
+	}
+	ctx := context.Background()
+	nested, err := cas.DialRemote(cas.RemoteSpec{URL: "unix:" + socks[0], Type: cas.RemoteStorage, Push: true, RetryLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nested.Close()
+	blob := []byte("compiled by recc, shared")
+	d := cas.NewDigest(blob)
+	if err := nested.Put(ctx, d, bytes.NewReader(blob)); err != nil {
+		t.Fatalf("writing through the socket: %v", err)
+	}
+	conn, err := grpc.NewClient("unix:"+socks[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	action := cas.NewDigest([]byte("cc -c hello.c"))
+	if _, err := repb.NewActionCacheClient(conn).UpdateActionResult(ctx, &repb.UpdateActionResultRequest{
+		ActionDigest: action.Proto(), ActionResult: &repb.ActionResult{StdoutDigest: d.Proto()}}); err != nil {
+		t.Fatalf("updating the action cache through the socket: %v", err)
+	}
+
+	remote, err := cas.DialRemote(cas.RemoteSpec{URL: "grpc://" + addr, InstanceName: "main", Type: cas.RemoteStorage, RetryLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	if missing, err := remote.FindMissing(ctx, []cas.Digest{d}); err != nil || len(missing) != 0 {
+		t.Fatalf("the blob written through the socket is not on the storage-service: %v, %v", missing, err)
+	}
+	rconn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rconn.Close()
+	if _, err := repb.NewActionCacheClient(rconn).GetActionResult(ctx, &repb.GetActionResultRequest{
+		InstanceName: "main", ActionDigest: action.Proto()}); err != nil {
+		t.Fatalf("the action result written through the socket is not on the action-cache-service: %v", err)
 	}
 }
 
