@@ -347,6 +347,25 @@ func TestRemoteExecFailures(t *testing.T) {
 	mustBst(t, dir, home, "not cached", "artifact", "show", "lost.bst")
 }
 
+// TestRemoteExecTimeout: an action the service stops at its timeout is
+// reported as a timeout with the action digest, and is not cached as the
+// element's failure.
+func TestRemoteExecTimeout(t *testing.T) {
+	svc := startExecService(t, "--timeout", "1s")
+	dir := execProject(t, map[string]string{
+		"slow.bst": "kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  build-commands:\n  - sleep 10\n",
+	})
+	home := t.TempDir()
+	out := failBst(t, dir, home, `remote execution timed out`, "--remote-execution", "grpc://"+svc.Addr, "build", "slow.bst")
+	if !regexp.MustCompile(`action [0-9a-f]{64}/[0-9]+`).MatchString(out) {
+		t.Errorf("a timeout is not reported with the action digest:\n%s", out)
+	}
+	if svc.count("timed out ") != 1 {
+		t.Errorf("the service did not time the action out:\n%s", svc.Log())
+	}
+	mustBst(t, dir, home, "not cached", "artifact", "show", "slow.bst")
+}
+
 // TestRemoteExecConfig: the user configuration's remote-execution
 // section moves builds, as --remote-execution does, and a section
 // without a storage-service is refused.

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
@@ -43,13 +44,16 @@ import (
 type Options struct {
 	// Dir holds the cache and the worker's state.
 	Dir string
+	// Timeout bounds each action that has no timeout of its own, as
+	// Buildbarn's defaultExecutionTimeout does (0: none).
+	Timeout time.Duration
 	// BreakStreams ends every Execute stream with UNAVAILABLE right
 	// after its first message, so that clients must follow the
 	// operation with WaitExecution.
 	BreakStreams bool
 	// Log, when set, gets one line per event: "executing DIGEST",
 	// "cache hit DIGEST", "lost worker DIGEST", "cancelled DIGEST",
-	// "wait OPERATION", "cancel OPERATION" (a CancelOperation call), and
+	// "timed out DIGEST", "wait OPERATION", "cancel OPERATION" (a CancelOperation call), and
 	// "output DIGEST: LINE" for each line an action prints on its
 	// standard output while it runs.
 	Log io.Writer
@@ -231,7 +235,21 @@ func (s *Service) execute(ctx context.Context, instance string, ad cas.Digest, s
 	}
 	s.Executions.Add(1)
 	s.logf("executing %s", ad)
-	ar, err := s.run(ctx, ad, root, cmd)
+	timeout := s.opts.Timeout
+	if action.Timeout != nil {
+		timeout = action.Timeout.AsDuration()
+	}
+	runCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	ar, err := s.run(runCtx, ad, root, cmd)
+	if ctx.Err() == nil && runCtx.Err() != nil {
+		s.logf("timed out %s", ad)
+		return failed(codes.DeadlineExceeded, "the action ran longer than its timeout of %v", timeout)
+	}
 	if ctx.Err() != nil {
 		s.Cancelled.Add(1)
 		s.logf("cancelled %s", ad)
