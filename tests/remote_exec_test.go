@@ -347,6 +347,28 @@ func TestRemoteExecFailures(t *testing.T) {
 	mustBst(t, dir, home, "not cached", "artifact", "show", "lost.bst")
 }
 
+// TestRemoteExecSocket: an element with sandbox.remote-apis-socket built
+// remotely asks the worker for the socket with the remoteApisSocketPath
+// property, and finds it in its sandbox there.
+func TestRemoteExecSocket(t *testing.T) {
+	svc := startExecService(t)
+	dir := execProject(t, map[string]string{
+		"sock.bst": "kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  install-commands:\n" +
+			"  - test -S /run/reapi/casd.sock\n  - mkdir -p %{install-root}/out\n  - echo socket-ok > %{install-root}/out/ok\n" +
+			"sandbox:\n  remote-apis-socket:\n    path: /run/reapi/casd.sock\n",
+	})
+	home := t.TempDir()
+	mustBst(t, dir, home, "", "--remote-execution", "grpc://"+svc.Addr, "build", "sock.bst")
+	if n := svc.count("executing "); n != 1 {
+		t.Fatalf("%d actions executed, want 1:\n%s", n, svc.Log())
+	}
+	co := filepath.Join(t.TempDir(), "co")
+	mustBst(t, dir, home, "", "artifact", "checkout", "--directory", co, "sock.bst")
+	if got, err := os.ReadFile(filepath.Join(co, "out/ok")); err != nil || string(got) != "socket-ok\n" {
+		t.Fatalf("checked out %q, %v", got, err)
+	}
+}
+
 // TestRemoteExecTimeout: an action the service stops at its timeout is
 // reported as a timeout with the action digest, and is not cached as the
 // element's failure.

@@ -307,7 +307,9 @@ func (s *Service) readProto(ctx context.Context, d cas.Digest, m proto.Message) 
 	return proto.Unmarshal(data, m)
 }
 
-// run runs cmd over root in the sandbox. Output paths are relative to
+// run runs cmd over root in the sandbox, with a socket serving the
+// service's cache at the remoteApisSocketPath platform property's path
+// when there is one. Output paths are relative to
 // the working directory, as REAPI has them. When one of them is the
 // input root itself (BuildStream asks for that when a batch may change
 // the root), the root is writable and every output is taken from the
@@ -356,6 +358,22 @@ func (s *Service) run(ctx context.Context, ad, root cas.Digest, cmd *repb.Comman
 			return nil, err
 		}
 		cfg.Writable = append(cfg.Writable, sandbox.WritableDir{Path: "/" + p, HostPath: hosts[i]})
+	}
+	for _, prop := range cmd.GetPlatform().GetProperties() {
+		if prop.Name != "remoteApisSocketPath" {
+			continue
+		}
+		// As buildbox-run does: the worker's CAS and action cache on a
+		// socket at that path.
+		sock := filepath.Join(work, "casd.sock")
+		l, err := net.Listen("unix", sock)
+		if err != nil {
+			return nil, err
+		}
+		g := s.cache.NewGRPCServer()
+		go g.Serve(l)
+		defer g.Stop()
+		cfg.Mounts = append(cfg.Mounts, sandbox.Mount{Source: sock, Destination: "/" + strings.TrimPrefix(prop.Value, "/"), ReadWrite: true})
 	}
 	var stdout, stderr bytes.Buffer
 	cfg.Stdout = io.MultiWriter(&stdout, &lineLog{s: s, prefix: "output " + ad.String() + ": "})
