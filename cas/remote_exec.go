@@ -38,18 +38,22 @@ type Executor struct {
 	exec    repb.ExecutionClient
 	ops     longrunningpb.OperationsClient
 	ac      repb.ActionCacheClient
+	acConn  *grpc.ClientConn
 	execCfg RemoteSpec
 	acCfg   RemoteSpec
 	closers []*Remote
 }
 
 // DialExecutor prepares connections to the services of spec, which must
-// have an execution service.
+// have a storage service and an execution service or an action cache
+// (without an execution service, nothing is executed: the storage and
+// the action cache serve the remote-apis-socket of local builds, as in
+// BuildStream).
 func DialExecutor(spec RemoteExecSpec) (*Executor, error) {
-	if spec.Execution == nil || spec.Storage == nil {
-		return nil, errors.New("remote execution needs an execution-service and a storage-service")
+	if spec.Storage == nil || (spec.Execution == nil && spec.ActionCache == nil) {
+		return nil, errors.New("remote execution needs a storage-service and an execution-service or action-cache-service")
 	}
-	x := &Executor{spec: spec, execCfg: *spec.Execution}
+	x := &Executor{spec: spec}
 	dial := func(s RemoteSpec) (*Remote, error) {
 		r, err := DialRemote(s)
 		if err != nil {
@@ -63,15 +67,18 @@ func DialExecutor(spec RemoteExecSpec) (*Executor, error) {
 		x.Close()
 		return nil, err
 	}
-	execRemote := x.storage
-	if spec.Execution.key() != spec.Storage.key() {
-		if execRemote, err = dial(*spec.Execution); err != nil {
-			x.Close()
-			return nil, err
+	if spec.Execution != nil {
+		x.execCfg = *spec.Execution
+		execRemote := x.storage
+		if spec.Execution.key() != spec.Storage.key() {
+			if execRemote, err = dial(*spec.Execution); err != nil {
+				x.Close()
+				return nil, err
+			}
 		}
+		x.exec = repb.NewExecutionClient(execRemote.conn)
+		x.ops = longrunningpb.NewOperationsClient(execRemote.conn)
 	}
-	x.exec = repb.NewExecutionClient(execRemote.conn)
-	x.ops = longrunningpb.NewOperationsClient(execRemote.conn)
 	if spec.ActionCache != nil {
 		x.acCfg = *spec.ActionCache
 		acRemote := x.storage
@@ -82,8 +89,29 @@ func DialExecutor(spec RemoteExecSpec) (*Executor, error) {
 			}
 		}
 		x.ac = repb.NewActionCacheClient(acRemote.conn)
+		x.acConn = acRemote.conn
 	}
 	return x, nil
+}
+
+// CanExecute reports whether there is an execution service: without
+// one, builds run locally.
+func (x *Executor) CanExecute() bool { return x != nil && x.exec != nil }
+
+// StorageConn is the connection to the storage service and its instance
+// name.
+func (x *Executor) StorageConn() (grpc.ClientConnInterface, string) {
+	return x.storage.conn, x.spec.Storage.InstanceName
+}
+
+// ActionCacheConn is the connection to the action cache service, its
+// instance name and whether it may be updated (its push flag); a nil
+// connection when there is none.
+func (x *Executor) ActionCacheConn() (conn grpc.ClientConnInterface, instance string, push bool) {
+	if x == nil || x.acConn == nil {
+		return nil, "", false
+	}
+	return x.acConn, x.acCfg.InstanceName, x.acCfg.Push
 }
 
 // Close closes the connections.
@@ -148,6 +176,9 @@ const maxWaitRetries = 8
 // executed. Cancelling ctx cancels the remote operation. The command's
 // output directories and standard streams are downloaded into local.
 func (x *Executor) Execute(ctx context.Context, local *LocalStore, req ExecRequest) (*ExecResult, error) {
+	if x.exec == nil {
+		return nil, errors.New("no execution-service is configured")
+	}
 	cmdData, err := proto.MarshalOptions{Deterministic: true}.Marshal(req.Command)
 	if err != nil {
 		return nil, err

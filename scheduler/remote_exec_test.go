@@ -37,7 +37,36 @@ func TestRemoteCommand(t *testing.T) {
 	for _, p := range cmd.Platform.GetProperties() {
 		props = append(props, p.Name+"="+p.Value)
 	}
-	if want := []string{"ISA=x86-64", "OSFamily=linux", "remoteApisSocketPath=/run/reapi", "unixUID=1000"}; !reflect.DeepEqual(props, want) {
+	if want := []string{"ISA=x86-64", "OSFamily=linux", "remoteApisSocketPath=run/reapi", "unixUID=1000"}; !reflect.DeepEqual(props, want) {
 		t.Errorf("platform %q, want %q", props, want)
+	}
+}
+
+// TestRemoteCommandNetwork: a batch that asks for the network says so
+// with BuildStream's network=on property.
+func TestRemoteCommandNetwork(t *testing.T) {
+	e := &element.Element{Name: "net.bst"}
+	spec := element.RunSpec{Network: true, Commands: []element.Command{{Args: []string{"true"}, Cwd: "/"}}}
+	props := remoteCommand(e, spec, nil).Platform.GetProperties()
+	if len(props) != 1 || props[0].Name != "network" || props[0].Value != "on" {
+		t.Errorf("platform %v, want network=on", props)
+	}
+}
+
+// TestOutputPath: output paths are relative to the working directory,
+// as REAPI asks, with ".." to leave it and "." for itself.
+func TestOutputPath(t *testing.T) {
+	for _, c := range []struct{ cwd, p, want string }{
+		{"/buildstream/demo/hello.bst", "/buildstream-install", "../../../buildstream-install"},
+		{"/buildstream/demo/hello.bst", "/buildstream/demo/hello.bst", "."},
+		{"/buildstream/demo/hello.bst", "/buildstream/demo/hello.bst/sub", "sub"},
+		{"/buildstream/demo/hello.bst", "/", "../../.."},
+		{"/", "/", "."},
+		{"/", "/buildstream-install", "buildstream-install"},
+		{"", "/buildstream-install/", "buildstream-install"},
+	} {
+		if got := outputPath(c.cwd, c.p); got != c.want {
+			t.Errorf("outputPath(%q, %q) = %q, want %q", c.cwd, c.p, got, c.want)
+		}
 	}
 }

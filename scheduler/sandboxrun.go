@@ -18,7 +18,7 @@ import (
 // RootWritable the commands may change anything in the root, and the
 // changed root is returned when they succeed.
 func (b *build) Run(ctx context.Context, spec element.RunSpec) (element.RunResult, error) {
-	if b.r.opts.RemoteExec != nil && len(spec.Commands) > 0 && !spec.RootWritable && !spec.Network {
+	if b.r.opts.RemoteExec.CanExecute() && len(spec.Commands) > 0 {
 		return b.runRemote(ctx, spec)
 	}
 	res := element.RunResult{Dirs: make([]cas.Digest, len(spec.Dirs))}

@@ -9,8 +9,9 @@ import (
 // remoteExecutor connects to the remote execution service configured
 // for project: --remote-execution, or else the user configuration's
 // projects.<project>.remote-execution, or else its remote-execution. It
-// returns nil when builds run locally (no execution-service: an
-// action-cache-service alone does not move builds).
+// returns nil when none is configured. Without an execution-service,
+// builds run locally and an action-cache-service only serves the
+// remote-apis-socket of elements that ask for one.
 func (a *app) remoteExecutor(project string) (*cas.Executor, error) {
 	var cli *cas.RemoteExecSpec
 	if a.remoteExecution != "" {
@@ -26,7 +27,7 @@ func (a *app) remoteExecutor(project string) (*cas.Executor, error) {
 		return nil, err
 	}
 	spec, err := cas.ResolveRemoteExec(uc.Node, project, cli)
-	if err != nil || !spec.Enabled() {
+	if err != nil || spec == nil {
 		return nil, err
 	}
 	return cas.DialExecutor(*spec)

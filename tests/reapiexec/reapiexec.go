@@ -11,13 +11,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
@@ -40,13 +44,18 @@ import (
 type Options struct {
 	// Dir holds the cache and the worker's state.
 	Dir string
+	// Timeout bounds each action that has no timeout of its own, as
+	// Buildbarn's defaultExecutionTimeout does (0: none).
+	Timeout time.Duration
 	// BreakStreams ends every Execute stream with UNAVAILABLE right
 	// after its first message, so that clients must follow the
 	// operation with WaitExecution.
 	BreakStreams bool
 	// Log, when set, gets one line per event: "executing DIGEST",
 	// "cache hit DIGEST", "lost worker DIGEST", "cancelled DIGEST",
-	// "wait OPERATION".
+	// "timed out DIGEST", "wait OPERATION", "cancel OPERATION" (a CancelOperation call), and
+	// "output DIGEST: LINE" for each line an action prints on its
+	// standard output while it runs.
 	Log io.Writer
 }
 
@@ -226,7 +235,21 @@ func (s *Service) execute(ctx context.Context, instance string, ad cas.Digest, s
 	}
 	s.Executions.Add(1)
 	s.logf("executing %s", ad)
-	ar, err := s.run(ctx, root, cmd)
+	timeout := s.opts.Timeout
+	if action.Timeout != nil {
+		timeout = action.Timeout.AsDuration()
+	}
+	runCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	ar, err := s.run(runCtx, ad, root, cmd)
+	if ctx.Err() == nil && runCtx.Err() != nil {
+		s.logf("timed out %s", ad)
+		return failed(codes.DeadlineExceeded, "the action ran longer than its timeout of %v", timeout)
+	}
 	if ctx.Err() != nil {
 		s.Cancelled.Add(1)
 		s.logf("cancelled %s", ad)
@@ -253,6 +276,26 @@ func (s *Service) logf(format string, args ...any) {
 	fmt.Fprintf(s.opts.Log, format+"\n", args...)
 }
 
+// lineLog logs each complete line written to it, after prefix, so that
+// tests can see what an action prints while it runs.
+type lineLog struct {
+	s      *Service
+	prefix string
+	buf    []byte
+}
+
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		l.s.logf("%s%s", l.prefix, l.buf[:i])
+		l.buf = l.buf[i+1:]
+	}
+}
+
 func (s *Service) readProto(ctx context.Context, d cas.Digest, m proto.Message) error {
 	if err := s.self.Download(ctx, s.worker, []cas.Digest{d}); err != nil {
 		return err
@@ -264,9 +307,15 @@ func (s *Service) readProto(ctx context.Context, d cas.Digest, m proto.Message) 
 	return proto.Unmarshal(data, m)
 }
 
-// run runs cmd over root in the sandbox: the root read-only, each output
-// path a writable copy of what the root holds there.
-func (s *Service) run(ctx context.Context, root cas.Digest, cmd *repb.Command) (*repb.ActionResult, error) {
+// run runs cmd over root in the sandbox, with a socket serving the
+// service's cache at the remoteApisSocketPath platform property's path
+// when there is one. Output paths are relative to
+// the working directory, as REAPI has them. When one of them is the
+// input root itself (BuildStream asks for that when a batch may change
+// the root), the root is writable and every output is taken from the
+// root the command left; otherwise the root is read-only and each
+// output path is a writable copy of what the root holds there.
+func (s *Service) run(ctx context.Context, ad, root cas.Digest, cmd *repb.Command) (*repb.ActionResult, error) {
 	work, err := os.MkdirTemp(s.opts.Dir, "action-")
 	if err != nil {
 		return nil, err
@@ -276,13 +325,29 @@ func (s *Service) run(ctx context.Context, root cas.Digest, cmd *repb.Command) (
 	if len(outputs) == 0 {
 		outputs = cmd.OutputDirectories
 	}
+	// Each output's path relative to the input root ("" for the root).
+	inRoot := make([]string, len(outputs))
+	rootWritable := false
+	for i, p := range outputs {
+		q := path.Join(cmd.WorkingDirectory, p)
+		if q == ".." || strings.HasPrefix(q, "../") || path.IsAbs(p) {
+			return nil, status.Errorf(codes.InvalidArgument, "output path %q leaves the input root", p)
+		}
+		if q == "." {
+			q, rootWritable = "", true
+		}
+		inRoot[i] = q
+	}
 	tree := s.worker.LoadTree(root)
-	cfg := sandbox.Config{Root: root, Cwd: "/" + cmd.WorkingDirectory, Args: cmd.Arguments}
+	cfg := sandbox.Config{Root: root, Cwd: "/" + cmd.WorkingDirectory, Args: cmd.Arguments, RootWritable: rootWritable}
 	for _, v := range cmd.EnvironmentVariables {
 		cfg.Env = append(cfg.Env, v.Name+"="+v.Value)
 	}
 	hosts := make([]string, len(outputs))
-	for i, p := range outputs {
+	for i, p := range inRoot {
+		if rootWritable {
+			break
+		}
 		hosts[i] = filepath.Join(work, fmt.Sprint(i))
 		if sub, err := tree.Subtree(ctx, p); err == nil {
 			err = s.worker.StageTree(ctx, sub, hosts[i], cas.StageOptions{Copy: true})
@@ -294,16 +359,42 @@ func (s *Service) run(ctx context.Context, root cas.Digest, cmd *repb.Command) (
 		}
 		cfg.Writable = append(cfg.Writable, sandbox.WritableDir{Path: "/" + p, HostPath: hosts[i]})
 	}
+	for _, prop := range cmd.GetPlatform().GetProperties() {
+		if prop.Name != "remoteApisSocketPath" {
+			continue
+		}
+		// As buildbox-run does: the worker's CAS and action cache on a
+		// socket at that path.
+		sock := filepath.Join(work, "casd.sock")
+		l, err := net.Listen("unix", sock)
+		if err != nil {
+			return nil, err
+		}
+		g := s.cache.NewGRPCServer()
+		go g.Serve(l)
+		defer g.Stop()
+		cfg.Mounts = append(cfg.Mounts, sandbox.Mount{Source: sock, Destination: "/" + strings.TrimPrefix(prop.Value, "/"), ReadWrite: true})
+	}
 	var stdout, stderr bytes.Buffer
-	cfg.Stdout, cfg.Stderr = &stdout, &stderr
-	exit, err := s.sb.Run(ctx, cfg)
+	cfg.Stdout = io.MultiWriter(&stdout, &lineLog{s: s, prefix: "output " + ad.String() + ": "})
+	cfg.Stderr = &stderr
+	out, err := s.sb.Exec(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	ar := &repb.ActionResult{ExitCode: int32(exit)}
+	ar := &repb.ActionResult{ExitCode: int32(out.ExitCode)}
 	var roots []cas.Digest
 	for i, p := range outputs {
-		d, err := s.worker.CaptureTree(ctx, hosts[i])
+		var d cas.Digest
+		if rootWritable {
+			d, err = s.worker.LoadTree(out.Root).Subtree(ctx, inRoot[i])
+			if errors.Is(err, cas.ErrNotFound) {
+				// Not left by the command: not an output.
+				continue
+			}
+		} else {
+			d, err = s.worker.CaptureTree(ctx, hosts[i])
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -396,6 +487,7 @@ func (o opsService) CancelOperation(ctx context.Context, req *longrunningpb.Canc
 	if op == nil {
 		return nil, status.Errorf(codes.NotFound, "no operation %q", req.Name)
 	}
+	o.s.logf("cancel %s", req.Name)
 	op.cancel()
 	return &emptypb.Empty{}, nil
 }

@@ -1,5 +1,6 @@
 // Command reapiexec serves the test execution service of package
-// reapiexec: `reapiexec --listen 127.0.0.1:0 --dir DIR [--break-streams]`.
+// reapiexec: `reapiexec --listen 127.0.0.1:0 --dir DIR [--break-streams]
+// [--timeout DURATION]`.
 // It prints "serving REAPI execution on ADDR" on standard error once it
 // listens, and stops on SIGTERM or SIGINT.
 package main
@@ -22,24 +23,25 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	dir := flag.String("dir", "", "state directory")
 	breakStreams := flag.Bool("break-streams", false, "break every Execute stream after its first message")
+	timeout := flag.Duration("timeout", 0, "the longest an action without a timeout of its own may run (0: no limit)")
 	flag.Parse()
 	if err := sandbox.Seal(); err != nil {
 		fmt.Fprintln(os.Stderr, "reapiexec:", err)
 		os.Exit(1)
 	}
-	if err := run(*listen, *dir, *breakStreams); err != nil {
+	if err := run(*listen, *dir, reapiexec.Options{Dir: *dir, BreakStreams: *breakStreams, Timeout: *timeout, Log: os.Stderr}); err != nil {
 		fmt.Fprintln(os.Stderr, "reapiexec:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, dir string, breakStreams bool) error {
+func run(listen, dir string, opts reapiexec.Options) error {
 	if dir == "" {
 		return fmt.Errorf("--dir is required")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	svc, err := reapiexec.New(ctx, reapiexec.Options{Dir: dir, BreakStreams: breakStreams, Log: os.Stderr})
+	svc, err := reapiexec.New(ctx, opts)
 	if err != nil {
 		return err
 	}
