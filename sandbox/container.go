@@ -114,6 +114,11 @@ func (r *run) run(ctx context.Context) (int, error) {
 		}
 		return -1, fmt.Errorf("sandbox: starting %q: %w", r.cfg.Args[0], err)
 	}
+	// A cancellation while the container was starting found no process
+	// to kill: kill it now that there is one.
+	if ctx.Err() != nil {
+		c.Signal(unix.SIGKILL)
+	}
 	if tty != nil {
 		if err := tty.start(); err != nil {
 			c.Signal(unix.SIGKILL)

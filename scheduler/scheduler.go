@@ -73,9 +73,9 @@ type Options struct {
 	// their writable directories while they build.
 	Sandbox  *sandbox.Sandbox
 	BuildDir string
-	// RemoteExec, when set, runs the batches of builds as REAPI Actions
-	// (batches that change the root or need the network still run in
-	// Sandbox).
+	// RemoteExec, when set, runs the batches of builds as REAPI Actions,
+	// those that change the root too (its whole input root is then the
+	// output); Sandbox runs shells.
 	RemoteExec *cas.Executor
 
 	// NeedsFetch tells which elements have sources to fetch before they
