@@ -370,15 +370,26 @@ func (c sourceContext) ProjectPath(n *node.Node) (string, error) {
 }
 
 // sourcePath validates a source's project-relative path as projectPath
-// does, remembering the paths found valid: many sources name the same few,
-// and checking one takes a system call per path component.
-func (p *Project) sourcePath(n *node.Node) (string, error) {
-	if clean, ok := p.sourcePaths.Load(n.Value()); ok {
+// does.
+func (p *Project) sourcePath(n *node.Node) (string, error) { return p.checkedPath(n, true, false) }
+
+// pathCheck is a path checked by checkedPath, with how.
+type pathCheck struct {
+	rel                  string
+	mustExist, mustBeDir bool
+}
+
+// checkedPath is projectPath in p's directory, remembering the paths found
+// valid: many sources and includes name the same few, and checking one
+// takes a system call per component of the path and of the project's.
+func (p *Project) checkedPath(n *node.Node, mustExist, mustBeDir bool) (string, error) {
+	k := pathCheck{n.Value(), mustExist, mustBeDir}
+	if clean, ok := p.checkedPaths.Load(k); ok {
 		return clean.(string), nil
 	}
-	clean, err := projectPath(p.Dir, n, true, false)
+	clean, err := projectPath(p.Dir, n, mustExist, mustBeDir)
 	if err == nil {
-		p.sourcePaths.Store(n.Value(), clean)
+		p.checkedPaths.Store(k, clean)
 	}
 	return clean, err
 }

@@ -83,7 +83,7 @@ func (p *Project) includeMapping(ctx context.Context, n *node.Node, withOptions 
 				}
 				continue
 			}
-			clean, err := projectPath(p.Dir, it, false, false)
+			clean, err := p.checkedPath(it, false, false)
 			if err != nil {
 				return err
 			}
@@ -143,7 +143,7 @@ func (p *Project) includeFromJunction(ctx context.Context, n, it *node.Node, act
 	if err != nil {
 		return err
 	}
-	clean, err := projectPath(sub.Dir, node.NewScalar(it.Prov(), file), false, false)
+	clean, err := sub.checkedPath(node.NewScalar(it.Prov(), file), false, false)
 	if err != nil {
 		return err
 	}
