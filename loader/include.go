@@ -139,7 +139,13 @@ func (p *Project) includeValue(ctx context.Context, v *node.Node, withOptions bo
 // are the subproject's.
 func (p *Project) includeFromJunction(ctx context.Context, n, it *node.Node, active map[string]bool) error {
 	jpath, file := splitJunction(it.Value())
-	sub, err := p.subprojectPath(ctx, jpath, it.Prov())
+	var sub *Project
+	var err error
+	if p.jx != nil && p.jx.opening {
+		sub, err = p.subprojectPathLocked(ctx, jpath, it.Prov())
+	} else {
+		sub, err = p.subprojectPath(ctx, jpath, it.Prov())
+	}
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,9 @@ type junctionState struct {
 	// disallowSubprojectURIs: subprojects may only fetch through aliases
 	// this project maps (inherited by every project below).
 	disallowSubprojectURIs bool
+	// opening: the project is being loaded by openSubproject, which holds
+	// tree.mu.
+	opening bool
 }
 
 // junctionInfo is the configuration of the junction a subproject is
@@ -450,7 +453,12 @@ func (p *Project) openSubproject(ctx context.Context, name string, je *element.E
 		}
 		return nil, &node.Error{Prov: prov, Reason: node.InvalidJunction, Msg: msg}
 	}
-	if err := sub.load(ctx); err != nil {
+	// Its project.conf may include files through its own junctions,
+	// which are opened holding tree.mu, as this one is.
+	sub.jx.opening = true
+	err = sub.load(ctx)
+	sub.jx.opening = false
+	if err != nil {
 		return nil, err
 	}
 	sub.expandOverrideLinks()
