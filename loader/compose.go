@@ -1,6 +1,8 @@
 package loader
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -370,17 +372,73 @@ func (c sourceContext) ProjectPath(n *node.Node) (string, error) {
 }
 
 // sourcePath validates a source's project-relative path as projectPath
-// does, remembering the paths found valid: many sources name the same few,
-// and checking one takes a system call per path component.
-func (p *Project) sourcePath(n *node.Node) (string, error) {
-	if clean, ok := p.sourcePaths.Load(n.Value()); ok {
+// does.
+func (p *Project) sourcePath(n *node.Node) (string, error) { return p.checkedPath(n, true, false) }
+
+// pathCheck is a path checked by checkedPath, with how.
+type pathCheck struct {
+	rel                  string
+	mustExist, mustBeDir bool
+}
+
+// checkedPath is projectPath in p's directory, remembering the paths found
+// valid: many sources and includes name the same few, and checking one
+// takes a system call per component of the path and of the project's.
+func (p *Project) checkedPath(n *node.Node, mustExist, mustBeDir bool) (string, error) {
+	k := pathCheck{n.Value(), mustExist, mustBeDir}
+	if clean, ok := p.checkedPaths.Load(k); ok {
 		return clean.(string), nil
 	}
-	clean, err := projectPath(p.Dir, n, true, false)
+	clean, err := p.projectPath(n, mustExist, mustBeDir)
 	if err == nil {
-		p.sourcePaths.Store(n.Value(), clean)
+		p.checkedPaths.Store(k, clean)
 	}
 	return clean, err
+}
+
+// projectPath is projectPath(p.Dir, n, mustExist, mustBeDir) with fewer
+// system calls when no component of the path is a symbolic link, as is
+// usual: resolving the path and the project directory (as the general
+// case does) takes one for each component of both, and the directories of
+// a junction's project are deep. Here the components inside the project
+// are looked at, those found to be directories once per project.
+func (p *Project) projectPath(n *node.Node, mustExist, mustBeDir bool) (string, error) {
+	rel := n.Value()
+	clean := filepath.Clean(rel)
+	if filepath.IsAbs(rel) || clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
+		return projectPath(p.Dir, n, mustExist, mustBeDir)
+	}
+	var st os.FileInfo
+	for i := 0; ; {
+		j := strings.IndexByte(clean[i:], '/')
+		last := j < 0
+		prefix := clean
+		if !last {
+			prefix = clean[:i+j]
+		}
+		if _, ok := p.realDirs.Load(prefix); !ok || last {
+			var err error
+			st, err = os.Lstat(filepath.Join(p.Dir, prefix))
+			if err != nil || st.Mode()&os.ModeSymlink != 0 || !last && !st.IsDir() {
+				return projectPath(p.Dir, n, mustExist, mustBeDir)
+			}
+			if st.IsDir() {
+				p.realDirs.Store(prefix, true)
+			}
+		}
+		if last {
+			break
+		}
+		i += j + 1
+	}
+	// Neither a link nor missing: what lstat says is what stat would.
+	if mustBeDir && !st.IsDir() {
+		return "", node.Errorf(n.Prov(), node.ProjPathInvalidKind, "path '%s' is not a directory", rel)
+	}
+	if !mustBeDir && !st.Mode().IsRegular() && !st.IsDir() {
+		return "", node.Errorf(n.Prov(), node.ProjPathInvalidKind, "path '%s' is neither a regular file nor a directory", rel)
+	}
+	return clean, nil
 }
 
 // uriSchemes are the URL prefixes that are never aliases.

@@ -83,7 +83,7 @@ func (p *Project) includeMapping(ctx context.Context, n *node.Node, withOptions 
 				}
 				continue
 			}
-			clean, err := projectPath(p.Dir, it, false, false)
+			clean, err := p.checkedPath(it, false, false)
 			if err != nil {
 				return err
 			}
@@ -139,11 +139,17 @@ func (p *Project) includeValue(ctx context.Context, v *node.Node, withOptions bo
 // are the subproject's.
 func (p *Project) includeFromJunction(ctx context.Context, n, it *node.Node, active map[string]bool) error {
 	jpath, file := splitJunction(it.Value())
-	sub, err := p.subprojectPath(ctx, jpath, it.Prov())
+	var sub *Project
+	var err error
+	if p.jx != nil && p.jx.opening {
+		sub, err = p.subprojectPathLocked(ctx, jpath, it.Prov())
+	} else {
+		sub, err = p.subprojectPath(ctx, jpath, it.Prov())
+	}
 	if err != nil {
 		return err
 	}
-	clean, err := projectPath(sub.Dir, node.NewScalar(it.Prov(), file), false, false)
+	clean, err := sub.checkedPath(node.NewScalar(it.Prov(), file), false, false)
 	if err != nil {
 		return err
 	}

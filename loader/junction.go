@@ -28,8 +28,9 @@ import (
 // junction path is walked one junction at a time, loading each junction
 // element, staging its sources and loading its project.conf once; then
 // the overrides of the junctions above are looked up, the highest one
-// winning. Resolving holds the tree's lock, which is only contended while
-// a junction is being opened.
+// winning. Resolving a name whose junctions are open holds the tree's lock
+// for reading; opening a junction holds it, and blocks the others, only
+// while the junction is being opened.
 
 // JunctionStager makes the sources of a junction element available as a
 // directory. cmd/bst implements it with package source (fetching the
@@ -43,7 +44,9 @@ type JunctionStager interface {
 
 // projectTree is what the projects of one load share.
 type projectTree struct {
-	mu     sync.Mutex
+	// mu guards the projects' subs. Opening a junction holds it; names
+	// whose junctions are all open are resolved holding it for reading.
+	mu     sync.RWMutex
 	stager JunctionStager
 	// projects are every project loaded, the toplevel first, in the
 	// order they were loaded; projMu guards it (a stager asks for them
@@ -81,6 +84,9 @@ type junctionState struct {
 	// disallowSubprojectURIs: subprojects may only fetch through aliases
 	// this project maps (inherited by every project below).
 	disallowSubprojectURIs bool
+	// opening: the project is being loaded by openSubproject, which holds
+	// tree.mu.
+	opening bool
 }
 
 // junctionInfo is the configuration of the junction a subproject is
@@ -169,9 +175,39 @@ func (p *Project) resolveRef(ctx context.Context, name string, prov node.Provena
 	if p.jx == nil || (p.jx.parent == nil && !strings.Contains(name, ":")) {
 		return p, name, nil
 	}
-	p.jx.tree.mu.Lock()
-	defer p.jx.tree.mu.Unlock()
+	tree := p.jx.tree
+	tree.mu.RLock()
+	q, local, ok := p.resolveRefOpen(name, 0)
+	tree.mu.RUnlock()
+	if ok {
+		return q, local, nil
+	}
+	tree.mu.Lock()
+	defer tree.mu.Unlock()
 	return p.resolveRefLocked(ctx, name, prov, 0)
+}
+
+// resolveRefOpen is resolveRefLocked for a name whose junctions, and
+// those of the overrides that apply, are all open already: it returns
+// false when one is not (or when resolving would fail), and then
+// resolveRefLocked must be used. It opens nothing, so that many can
+// resolve at once: tree.mu must be held, for reading at least.
+func (p *Project) resolveRefOpen(name string, depth int) (*Project, string, bool) {
+	if depth > 64 {
+		return nil, "", false
+	}
+	jpath, elem := splitJunction(name)
+	q := p
+	if jpath != "" {
+		if q = p.lookupSubproject(jpath); q == nil {
+			return nil, "", false
+		}
+	}
+	if ovs := q.findOverrides(elem); len(ovs) > 0 {
+		top := ovs[len(ovs)-1]
+		return top.parent.resolveRefOpen(top.target.Value(), depth+1)
+	}
+	return q, elem, true
 }
 
 func (p *Project) resolveRefLocked(ctx context.Context, name string, prov node.Provenance, depth int) (*Project, string, error) {
@@ -196,6 +232,12 @@ func (p *Project) resolveRefLocked(ctx context.Context, name string, prov node.P
 // subprojectPath returns the project a junction path written in p leads
 // to ("a.bst:b.bst").
 func (p *Project) subprojectPath(ctx context.Context, path string, prov node.Provenance) (*Project, error) {
+	p.jx.tree.mu.RLock()
+	q := p.lookupSubproject(path)
+	p.jx.tree.mu.RUnlock()
+	if q != nil {
+		return q, nil
+	}
 	p.jx.tree.mu.Lock()
 	defer p.jx.tree.mu.Unlock()
 	return p.subprojectPathLocked(ctx, path, prov)
@@ -214,6 +256,7 @@ func (p *Project) subprojectPathLocked(ctx context.Context, path string, prov no
 
 // lookupSubproject is subprojectPath for projects already opened: it
 // opens none and returns nil when the path leads to no open project.
+// tree.mu must be held, for reading at least.
 func (p *Project) lookupSubproject(path string) *Project {
 	q := p
 	for _, name := range strings.Split(path, ":") {
@@ -410,7 +453,12 @@ func (p *Project) openSubproject(ctx context.Context, name string, je *element.E
 		}
 		return nil, &node.Error{Prov: prov, Reason: node.InvalidJunction, Msg: msg}
 	}
-	if err := sub.load(ctx); err != nil {
+	// Its project.conf may include files through its own junctions,
+	// which are opened holding tree.mu, as this one is.
+	sub.jx.opening = true
+	err = sub.load(ctx)
+	sub.jx.opening = false
+	if err != nil {
 		return nil, err
 	}
 	sub.expandOverrideLinks()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bstgo/bst/element"
 )
@@ -145,5 +146,48 @@ func TestJunctionErrors(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A subproject's project.conf may include a file through its own
+// junction: that junction is opened while the subproject's is, which once
+// waited for itself.
+func TestSubprojectIncludesThroughItsJunction(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"project.conf":     "name: top\nmin-version: 2.0\n",
+		"a.bst":            "kind: junction\nsources:\n- kind: local\n  path: a\n",
+		"t.bst":            "kind: stack\ndepends:\n- a.bst:x.bst\n",
+		"a/project.conf":   "name: a\nmin-version: 2.0\n(@):\n- b.bst:inc.yml\n",
+		"a/b.bst":          "kind: junction\nsources:\n- kind: local\n  path: b\n",
+		"a/x.bst":          "kind: stack\nvariables:\n  got: '%{foo}'\n",
+		"a/b/project.conf": "name: b\nmin-version: 2.0\n",
+		"a/b/inc.yml":      "variables:\n  foo: bar\n",
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	var g *Graph
+	go func() {
+		p, err := LoadProject(ctx, Settings{Directory: dir})
+		if err == nil {
+			g, err = p.Load(ctx, []string{"t.bst"})
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("loading waits forever")
+	}
+	x := g.Elements["a.bst:x.bst"]
+	if x == nil {
+		t.Fatal("a.bst:x.bst not loaded")
+	}
+	if v, _ := x.Variables.Get("got"); v != "bar" {
+		t.Errorf("got = %q, want the included bar", v)
 	}
 }

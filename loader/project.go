@@ -108,8 +108,12 @@ type Project struct {
 	namesOnce sync.Once
 	names     []string
 	namesErr  error
-	// sourcePaths are the source paths found valid: written -> clean.
-	sourcePaths sync.Map
+	// checkedPaths are the paths found valid (checkedPath): pathCheck ->
+	// clean path.
+	checkedPaths sync.Map
+	// realDirs are the paths in the project found to be directories and
+	// not links (Project.projectPath).
+	realDirs sync.Map
 	// jx is what the project knows of junctions (junction.go).
 	jx *junctionState
 	// While project.conf is first composed, includes from junctions are

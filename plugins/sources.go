@@ -208,11 +208,11 @@ type digestEntry struct {
 
 func newDigestMemo() *digestMemo { return &digestMemo{entries: map[string]*digestEntry{}} }
 
-// directoryDigest returns cas.DirectoryDigest(path), computed once per
+// directoryDigest returns localDigest(path), computed once per
 // path; a nil memo computes it every time.
 func (m *digestMemo) directoryDigest(path string) (cas.Digest, error) {
 	if m == nil {
-		return cas.DirectoryDigest(path)
+		return localDigest(path)
 	}
 	m.mu.Lock()
 	e := m.entries[path]
@@ -221,6 +221,6 @@ func (m *digestMemo) directoryDigest(path string) (cas.Digest, error) {
 		m.entries[path] = e
 	}
 	m.mu.Unlock()
-	e.once.Do(func() { e.digest, e.err = cas.DirectoryDigest(path) })
+	e.once.Do(func() { e.digest, e.err = localDigest(path) })
 	return e.digest, e.err
 }

@@ -197,7 +197,7 @@ func (t *Table) prepare() {
 		for name := range t.rdeps {
 			t.closure[name] = t.dependents([]string{name})
 		}
-		r := &resolver{defs: t.defs, values: newSmallMap[string](len(t.defs))}
+		r := &resolver{defs: t.defs, values: newSmallMap[string](len(t.defs)), quiet: true}
 		t.failed = map[string]bool{}
 		for _, name := range t.order {
 			if _, err := r.resolve(name); err != nil {
@@ -284,7 +284,7 @@ func (t *Table) resolve(lenient bool) (*Resolved, error) {
 	for name := range p.failed {
 		mark(name)
 	}
-	r := &resolver{defs: p.defs, own: t.own, values: newSmallMap[string](size), base: p.resolved, dirty: dirty}
+	r := &resolver{defs: p.defs, own: t.own, values: newSmallMap[string](size), base: p.resolved, dirty: dirty, quiet: lenient}
 	// Resolve in declaration order so that the first error reported is
 	// the first one written.
 	for _, names := range [][]string{t.order, t.extra} {
@@ -314,6 +314,9 @@ type resolver struct {
 	// stack holds the references being followed: a variable on it is
 	// being resolved, and meeting it again is a cycle.
 	stack []refStep
+	// quiet: the errors are dropped, so an undefined reference fails
+	// without the suggestion, which compares the name with every other.
+	quiet bool
 }
 
 type refStep struct {
@@ -360,6 +363,9 @@ func (r *resolver) resolve(name string) (string, error) {
 		r.stack = append(r.stack, refStep{name, p.ref})
 		v, err := r.resolve(p.ref)
 		if err == errUndefined {
+			if r.quiet {
+				return "", errUndefinedRef
+			}
 			return "", undefinedError(d.prov, p.ref, r.defs, &r.own)
 		}
 		if err != nil {
@@ -373,7 +379,10 @@ func (r *resolver) resolve(name string) (string, error) {
 	return v, nil
 }
 
-var errUndefined = fmt.Errorf("undefined variable")
+var (
+	errUndefined    = fmt.Errorf("undefined variable")
+	errUndefinedRef = fmt.Errorf("reference to an undefined variable")
+)
 
 func (r *resolver) def(name string) *definition {
 	if d, _ := r.own.get(name); d != nil {
