@@ -506,8 +506,15 @@ func (s *LocalStore) removeEntry(dir, name, victim string) {
 		return
 	}
 	defer l.close()
-	trash := filepath.Join(dir, ".trash-"+victim)
-	if os.Rename(filepath.Join(dir, victim), trash) != nil {
+	// Renamed onto a new empty directory, so that a former removal of the
+	// same name, killed half-way, is not in the way.
+	trash, err := os.MkdirTemp(dir, ".trash-")
+	if err != nil {
+		return
+	}
+	// (os.Rename refuses to replace a directory; rename(2) does.)
+	if unix.Rename(filepath.Join(dir, victim), trash) != nil {
+		os.Remove(trash)
 		return
 	}
 	if victim == name {
