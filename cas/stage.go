@@ -289,8 +289,8 @@ func (s *LocalStore) copyVerified(d Digest, obj string, w io.Writer) error {
 // removal of a corrupted object bump it whenever an object they remove is
 // still linked from elsewhere, so a staged tree never keeps removed data
 // alive for more than the builds already using it, and is removed as
-// soon as none does. At most MaxStaged trees of the current generation
-// are kept, the least recently used idle ones being removed beyond that.
+// soon as none does. At most SetMaxStaged's number of trees of the
+// current generation are kept, the least recently used idle ones being removed beyond that.
 
 // DefaultMaxStaged is how many staged roots a store keeps by default.
 const DefaultMaxStaged = 8
@@ -409,6 +409,11 @@ func (s *LocalStore) stageEntry(ctx context.Context, root Digest, dir, name stri
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		removeStaged(tmp)
 		return storeError("staging a root", err)
+	}
+	// Whole on disk before it has its name, even after a power cut.
+	if err := s.sync(); err != nil {
+		removeStaged(tmp)
+		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		removeStaged(tmp)
