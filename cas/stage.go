@@ -337,10 +337,11 @@ func (s *LocalStore) AcquireStaged(ctx context.Context, root Digest) (string, fu
 		if isDir(tree) {
 			return tree, s.used(l, dir, name, gen), nil
 		}
-		// Not staged: stage it, holding the lock exclusively.
-		if err := l.relock(ctx, unix.LOCK_EX); err != nil {
+		// Not staged: stage it, holding the lock exclusively, unless
+		// another user stages it meanwhile (and then holds it shared).
+		if err := l.relockUnless(ctx, unix.LOCK_EX, func() bool { return isDir(tree) }); err != nil {
 			l.close()
-			if errors.Is(err, errLockGone) {
+			if errors.Is(err, errLockGone) || errors.Is(err, errStaged) {
 				continue
 			}
 			return "", nil, err
@@ -676,6 +677,15 @@ func tryLockEntry(p string) (*entryLock, error) {
 // relock takes (or converts to) how, polling so that ctx can end the
 // wait, and checks the file is still the one at its path.
 func (l *entryLock) relock(ctx context.Context, how int) error {
+	return l.relockUnless(ctx, how, nil)
+}
+
+// errStaged: the root was staged while waiting for the lock.
+var errStaged = errors.New("staged meanwhile")
+
+// relockUnless is relock, giving up with errStaged when staged reports
+// true while it waits. (A failed conversion has dropped the lock held.)
+func (l *entryLock) relockUnless(ctx context.Context, how int, staged func() bool) error {
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
 		err := unix.Flock(int(l.f.Fd()), how|unix.LOCK_NB)
 		if err == nil {
@@ -683,6 +693,9 @@ func (l *entryLock) relock(ctx context.Context, how int) error {
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
 			return fmt.Errorf("local cache: locking a staged root: %w", err)
+		}
+		if staged != nil && staged() {
+			return errStaged
 		}
 		select {
 		case <-ctx.Done():
