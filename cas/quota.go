@@ -139,9 +139,10 @@ type RefSpace interface {
 // AddRefSpace registers refs that keep objects alive.
 func (s *LocalStore) AddRefSpace(rs RefSpace) { s.spaces = append(s.spaces, rs) }
 
-// Usage returns the bytes the store's objects take on disk.
+// Usage returns the bytes the store's objects take on disk, and the
+// staged roots' directories (their files are the objects).
 func (s *LocalStore) Usage() (int64, error) {
-	var total int64
+	total := s.stagedUsage()
 	err := filepath.WalkDir(s.objects, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -285,8 +286,16 @@ func (s *LocalStore) Expire(ctx context.Context, target int64, keep func(space R
 		}
 	}
 	// Sweep what no remaining ref keeps.
-	n, freed, err := s.sweep(ctx, func(d Digest) bool { return count[d] > 0 }, start)
+	n, freed, linked, err := s.sweep(ctx, func(d Digest) bool { return count[d] > 0 }, start)
 	res.Objects, res.Bytes = n, freed
+	if linked {
+		// Staged roots may link removed objects, keeping their data: none
+		// is used again, and those no one uses go now.
+		if berr := s.bumpStagedGeneration(); berr != nil && err == nil {
+			err = berr
+		}
+		s.TrimStaged("")
+	}
 	if s.quota != nil {
 		s.quota.mu.Lock()
 		if s.quota.known {
@@ -309,17 +318,16 @@ func (s *LocalStore) objectDiskSize(d Digest) int64 {
 
 // sweep removes the objects live does not keep, except those created or
 // linked since before (their inode changed after it), and stale temporary
-// files.
-func (s *LocalStore) sweep(ctx context.Context, live func(Digest) bool, before time.Time) (int, int64, error) {
-	var n int
-	var freed int64
+// files. linked says whether a removed object had other links (a staged
+// root's).
+func (s *LocalStore) sweep(ctx context.Context, live func(Digest) bool, before time.Time) (n int, freed int64, linked bool, err error) {
 	subs, err := os.ReadDir(s.objects)
 	if err != nil {
-		return 0, 0, fmt.Errorf("local cache: %w", err)
+		return 0, 0, false, fmt.Errorf("local cache: %w", err)
 	}
 	for _, sub := range subs {
 		if err := ctx.Err(); err != nil {
-			return n, freed, err
+			return n, freed, linked, err
 		}
 		if !sub.IsDir() || len(sub.Name()) != 2 {
 			continue
@@ -327,7 +335,7 @@ func (s *LocalStore) sweep(ctx context.Context, live func(Digest) bool, before t
 		dir := filepath.Join(s.objects, sub.Name())
 		ents, err := os.ReadDir(dir)
 		if err != nil {
-			return n, freed, fmt.Errorf("local cache: %w", err)
+			return n, freed, linked, fmt.Errorf("local cache: %w", err)
 		}
 		for _, e := range ents {
 			name := strings.TrimSuffix(e.Name(), ".x")
@@ -345,6 +353,7 @@ func (s *LocalStore) sweep(ctx context.Context, live func(Digest) bool, before t
 			if os.Remove(filepath.Join(dir, e.Name())) == nil {
 				n++
 				freed += diskSize(info)
+				linked = linked || linkedElsewhere(info)
 			}
 		}
 	}
@@ -357,5 +366,5 @@ func (s *LocalStore) sweep(ctx context.Context, live func(Digest) bool, before t
 			}
 		}
 	}
-	return n, freed, nil
+	return n, freed, linked, nil
 }

@@ -44,6 +44,7 @@ func (e *CorruptError) Error() string {
 //	<root>/cas/objects/<2 hex>/<62 hex>.x   an executable twin, made on demand
 //	<root>/cas/tmp/                         files being written
 //	<root>/cas/lock                         taken exclusively by expiry
+//	<root>/cas/staged/                      staged roots (see AcquireStaged)
 //
 // Objects are written to a temporary file and renamed into place, so a
 // reader never sees a partial object, and several bst processes can share
@@ -55,6 +56,8 @@ type LocalStore struct {
 	lock    *fileLock
 	quota   *Quota
 	spaces  []RefSpace
+	// maxStaged bounds the staged roots kept (see AcquireStaged).
+	maxStaged int
 }
 
 // OpenLocal opens (creating it if needed) the store under the cache
@@ -291,8 +294,17 @@ func (r *verifyingReader) Close() error { return r.f.Close() }
 
 // corrupt removes a corrupted object and describes it.
 func (s *LocalStore) corrupt(d Digest, path, reason string) error {
-	os.Remove(path)
-	os.Remove(path + ".x")
+	linked := false
+	for _, p := range []string{path, path + ".x"} {
+		if info, err := os.Lstat(p); err == nil && linkedElsewhere(info) {
+			linked = true
+		}
+		os.Remove(p)
+	}
+	if linked {
+		// A staged root may link it: none is used again.
+		s.bumpStagedGeneration()
+	}
 	return &CorruptError{Digest: d, Path: path, Reason: reason}
 }
 

@@ -25,10 +25,22 @@ type Stager interface {
 	StageTree(ctx context.Context, root cas.Digest, dest string, opts cas.StageOptions) error
 }
 
+// RootCache keeps staged roots beyond one Sandbox: AcquireStaged returns
+// a staged tree of root, to be mounted read-only and never written but for
+// empty mount points, valid until release is called. *cas.LocalStore is
+// one, whose staged roots are shared by every bst process using the cache.
+type RootCache interface {
+	AcquireStaged(ctx context.Context, root cas.Digest) (path string, release func(), err error)
+}
+
 // Options configure a Sandbox.
 type Options struct {
 	// Stager stages Config.Root; usually the local CAS.
 	Stager Stager
+	// Roots, when set, provides the read-only roots (and the lower layers
+	// of writable ones) instead of staging them in the sandbox's own
+	// directory, so that they outlive it.
+	Roots RootCache
 	// Dir is the directory under which the sandbox keeps its state (a
 	// temporary or cache directory of the caller's). The sandbox makes its
 	// own directory there and removes it in Close.
@@ -43,6 +55,7 @@ type Options struct {
 // concurrent use; commands with the same Root share one staged copy of it.
 type Sandbox struct {
 	stager Stager
+	cache  RootCache
 	dir    string
 	keep   int
 	seq    atomic.Int64
@@ -91,7 +104,7 @@ func New(ctx context.Context, opts Options) (*Sandbox, error) {
 		keep = 0
 	}
 	quietLibcontainer()
-	return &Sandbox{stager: opts.Stager, dir: dir, keep: keep, roots: map[cas.Digest]*stagedRoot{},
+	return &Sandbox{stager: opts.Stager, cache: opts.Roots, dir: dir, keep: keep, roots: map[cas.Digest]*stagedRoot{},
 		overlayOptions: defaultOverlayOptions}, nil
 }
 
@@ -118,13 +131,24 @@ func quietLibcontainer() {
 // Dir returns the sandbox's own state directory.
 func (s *Sandbox) Dir() string { return s.dir }
 
-// Close removes every staged root and the state directory. Commands still
-// running are not waited for; cancel them first.
+// Close removes every staged root of its own and the state directory, and
+// releases those of its RootCache. Commands still running are not waited
+// for; cancel them first.
 func (s *Sandbox) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	roots := s.roots
 	s.roots = map[cas.Digest]*stagedRoot{}
 	s.mu.Unlock()
+	for _, r := range roots {
+		select {
+		case <-r.ready:
+			if r.release != nil {
+				r.release()
+			}
+		default: // still staging: its acquire releases it
+		}
+	}
 	if err := removeTree(s.dir); err != nil {
 		return fmt.Errorf("sandbox: removing state: %w", err)
 	}

@@ -11,10 +11,11 @@ import (
 )
 
 // stagedRoot is one root tree staged on the host, shared by the commands
-// that run on it.
+// that run on it: in the sandbox's directory, or from its RootCache.
 type stagedRoot struct {
-	digest cas.Digest
-	path   string
+	digest  cas.Digest
+	path    string
+	release func() // gives a RootCache's root back; nil for one of ours
 
 	ready chan struct{} // closed when staging ended
 	err   error
@@ -42,13 +43,17 @@ func (s *Sandbox) acquire(ctx context.Context, d cas.Digest) (*stagedRoot, error
 		r.refs++
 		s.mu.Unlock()
 		r.err = s.stage(ctx, r)
+		s.mu.Lock()
+		if s.roots[d] != r && r.err == nil {
+			// Closed meanwhile, before this root was ready.
+			r.err = errors.New("sandbox: closed")
+		}
+		if r.err != nil && s.roots[d] == r {
+			delete(s.roots, d)
+		}
+		s.mu.Unlock()
 		if r.err != nil {
-			s.mu.Lock()
-			if s.roots[d] == r {
-				delete(s.roots, d)
-			}
-			s.mu.Unlock()
-			removeTree(r.path)
+			s.dispose(r)
 		}
 		close(r.ready)
 	} else {
@@ -69,10 +74,30 @@ func (s *Sandbox) acquire(ctx context.Context, d cas.Digest) (*stagedRoot, error
 }
 
 func (s *Sandbox) stage(ctx context.Context, r *stagedRoot) error {
+	if s.cache != nil {
+		p, release, err := s.cache.AcquireStaged(ctx, r.digest)
+		if err != nil {
+			return fmt.Errorf("sandbox: staging root %s: %w", r.digest, err)
+		}
+		r.path, r.release = p, release
+		return nil
+	}
 	if err := s.stager.StageTree(ctx, r.digest, r.path, cas.StageOptions{}); err != nil {
 		return fmt.Errorf("sandbox: staging root %s: %w", r.digest, err)
 	}
 	return nil
+}
+
+// dispose removes a root of the sandbox's own, or gives one back to the
+// RootCache.
+func (s *Sandbox) dispose(r *stagedRoot) {
+	if r.release != nil {
+		r.release()
+		return
+	}
+	if s.cache == nil {
+		removeTree(r.path)
+	}
 }
 
 // release drops a reference to r and removes the least recently used idle
@@ -100,6 +125,6 @@ func (s *Sandbox) release(r *stagedRoot) {
 	}
 	s.mu.Unlock()
 	for _, x := range drop {
-		removeTree(x.path)
+		s.dispose(x)
 	}
 }

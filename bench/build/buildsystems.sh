@@ -10,6 +10,13 @@
 # examples/hello/make-sysroot.sh from the machine's apt sources. Each
 # project is a generated C library and program of -n source files.
 #
+# The first bst build after the sysroot's stages the build root (the
+# sysroot's 12,000 files, hardlinked) into the cache's staged roots; the
+# later ones reuse it, as builds on a developer's machine do.
+#
+# BST_BENCH_BASELINE=/path/to/bst also times another bst binary (an older
+# build, say) in the same interleaved runs, on the same cache.
+#
 # Usage: bench/build/buildsystems.sh [runs] [files]   (defaults: 3, 60)
 set -eu
 runs=${1:-3}
@@ -117,17 +124,30 @@ mkdir -p "$work/sysroot/build" "$work/sysroot/install"
 
 now() { date +%s.%N; }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| project on the Debian sysroot | runs | bst build (mean) | bwrap (mean) | ratio |"
-echo "|---|---:|---:|---:|---:|"
+base=${BST_BENCH_BASELINE:-}
+if [ -n "$base" ]; then
+	echo "| project on the Debian sysroot | runs | bst build (mean) | baseline bst (mean) | bwrap (mean) | ratio | baseline ratio |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+else
+	echo "| project on the Debian sysroot | runs | bst build (mean) | bwrap (mean) | ratio |"
+	echo "|---|---:|---:|---:|---:|"
+fi
 for k in at cm ms; do
 	case $k in
 	at) script='autoreconf -ivf && ./configure --prefix=/usr && make && make -j1 DESTDIR=/install install' ;;
 	cm) script='cmake -B_builddir -H. -GNinja -DCMAKE_VERBOSE_MAKEFILE=ON -DCMAKE_INSTALL_PREFIX:PATH=/usr && cmake --build _builddir -- -j2 && env DESTDIR=/install cmake --build _builddir --target install' ;;
 	ms) script='meson setup . _builddir --prefix=/usr && ninja -v -j 2 -C _builddir && env DESTDIR=/install meson install -C _builddir --no-rebuild' ;;
 	esac
-	tb=0; tw=0; i=0
+	tb=0; tw=0; t0=0; i=0
 	while [ $i -lt "$runs" ]; do
 		i=$((i + 1))
+		if [ -n "$base" ]; then
+			(cd "$proj" && "$base" --no-interactive artifact delete $k.bst >/dev/null 2>&1) || true
+			s=$(now)
+			"$base" --no-interactive -C "$proj" --max-jobs 2 build $k.bst >"$work/$k.base.log" 2>&1 || { tail -20 "$work/$k.base.log"; exit 1; }
+			e=$(now)
+			t0=$(echo "$t0 + $e - $s" | bc)
+		fi
 		(cd "$proj" && "$work/bst" --no-interactive artifact delete $k.bst >/dev/null 2>&1) || true
 		s=$(now)
 		bst -C "$proj" --max-jobs 2 build $k.bst >"$work/$k.bst.log" 2>&1 || { tail -20 "$work/$k.bst.log"; exit 1; }
@@ -144,6 +164,10 @@ for k in at cm ms; do
 		e=$(now)
 		tw=$(echo "$tw + $e - $s" | bc)
 	done
-	echo "$tb $tw $runs $k" | awk '{printf "| %s | %d | %.2f s | %.2f s | %.2f× |\n", $4, $3, $1/$3, $2/$3, $1/$2}'
+	if [ -n "$base" ]; then
+		echo "$tb $tw $runs $k $t0" | awk '{printf "| %s | %d | %.2f s | %.2f s | %.2f s | %.2f× | %.2f× |\n", $4, $3, $1/$3, $5/$3, $2/$3, $1/$2, $5/$2}'
+	else
+		echo "$tb $tw $runs $k" | awk '{printf "| %s | %d | %.2f s | %.2f s | %.2f× |\n", $4, $3, $1/$3, $2/$3, $1/$2}'
+	fi
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -124,7 +124,7 @@ are cached as failed artifacts, which later builds do not retry unless given
 				}
 			}
 			buildDir := filepath.Join(artifacts.Store().Root(), "build")
-			sb, err := sandbox.New(c.Context(), sandbox.Options{Stager: artifacts.Store(), Dir: buildDir})
+			sb, err := sandbox.New(c.Context(), sandbox.Options{Stager: artifacts.Store(), Roots: artifacts.Store(), Dir: buildDir})
 			if err != nil {
 				return err
 			}

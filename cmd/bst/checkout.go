@@ -176,7 +176,7 @@ func (a *app) stageElements(ctx context.Context, artifacts *cas.ArtifactCache, e
 	}
 	if integrate {
 		opts.BuildDir = filepath.Join(artifacts.Store().Root(), "build")
-		sb, err := sandbox.New(ctx, sandbox.Options{Stager: artifacts.Store(), Dir: opts.BuildDir})
+		sb, err := sandbox.New(ctx, sandbox.Options{Stager: artifacts.Store(), Roots: artifacts.Store(), Dir: opts.BuildDir})
 		if err != nil {
 			return cas.Digest{}, err
 		}

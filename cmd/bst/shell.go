@@ -89,7 +89,7 @@ Put -- before COMMAND, so that its options are not taken for bst's:
 			uc, _ := a.userConfig()
 			logger := ui.NewLogger(a.stderr, start, uc.KeyLength)
 			buildDir := filepath.Join(artifacts.Store().Root(), "build")
-			sb, err := sandbox.New(c.Context(), sandbox.Options{Stager: artifacts.Store(), Dir: buildDir})
+			sb, err := sandbox.New(c.Context(), sandbox.Options{Stager: artifacts.Store(), Roots: artifacts.Store(), Dir: buildDir})
 			if err != nil {
 				return err
 			}
