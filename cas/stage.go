@@ -615,9 +615,15 @@ func isDir(p string) bool {
 
 // removeStaged removes a staged tree, whose directories may have been
 // left read-only.
-func removeStaged(p string) {
-	if os.RemoveAll(p) == nil {
-		return
+func removeStaged(p string) { RemoveTree(p) }
+
+// RemoveTree removes the tree at p, as os.RemoveAll does, also where
+// what ran in it (a build, a staged root) left directories read-only:
+// those are made writable first. A tree already gone is no error.
+func RemoveTree(p string) error {
+	err := os.RemoveAll(p)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
 	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
@@ -625,7 +631,10 @@ func removeStaged(p string) {
 		}
 		return nil
 	})
-	os.RemoveAll(p)
+	if err := os.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // entryLock is a flock on a staged root's lock file.

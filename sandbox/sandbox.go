@@ -274,19 +274,7 @@ func (s *Sandbox) run(ctx context.Context, cfg Config, capture bool) (Result, er
 
 // removeTree removes a directory tree, making read-only directories
 // writable first where needed.
-func removeTree(dir string) error {
-	err := os.RemoveAll(dir)
-	if err == nil || errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(dir)
-}
+func removeTree(dir string) error { return cas.RemoveTree(dir) }
 
 // exitStatus turns a wait status into an exit code in the shell's manner.
 func exitStatus(ps *os.ProcessState) int {

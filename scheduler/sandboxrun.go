@@ -2,11 +2,8 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -163,16 +160,7 @@ func shellQuote(s string) string {
 // removeAll removes a build directory, making read-only directories
 // writable first so that nothing a build left behind stays.
 func removeAll(p string) {
-	if os.RemoveAll(p) == nil {
-		return
-	}
-	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(q, 0o755)
-		}
-		return nil
-	})
-	if err := os.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := cas.RemoveTree(p); err != nil {
 		fmt.Fprintf(os.Stderr, "bst: could not remove %s: %v\n", p, err)
 	}
 }
