@@ -49,6 +49,13 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal cancels the run, which then ends cleanly; the next
+	// one has its default effect, so that a bst stuck while ending can
+	// still be stopped (with the signal caught for good, it could not).
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	app := newApp(stdin, stdout, stderr)
 	root := newRootCommand(app)
 	root.SetArgs(rewriteOptionArgs(args))
