@@ -430,9 +430,10 @@ func (w *keyWorker) computeKeys(i int32) {
 	// The first build dependency's run scope starts the list, and is the
 	// same for every element with that first build dependency: its part
 	// of the preimages is hashed once (see prefixState), unless preimages
-	// are printed.
+	// are printed or the weak key names some dependencies with their weak
+	// keys (strict dependencies, kinds that rebuild strictly: few).
 	var p *prefixState
-	if len(deps) > 0 && g.kc.Debug == nil {
+	if len(deps) > 0 && g.kc.Debug == nil && !strictRebuild && len(n.strictDeps) == 0 {
 		b := deps[0]
 		p = g.prefix(w, b)
 		if !p.ok {
@@ -442,22 +443,6 @@ func (w *keyWorker) computeKeys(i int32) {
 			w.stamp[x] = w.gen
 		}
 		weak, strict, first, deps = weak[:0], strict[:0], false, deps[1:]
-		if strictRebuild || len(n.strictDeps) > 0 {
-			// This element's weak key names some dependencies with
-			// their weak keys: its weak preimage is written in full.
-			weak = appendKeyPrefix(weak)
-			for k, x := range g.nodes[b].run {
-				if k > 0 {
-					weak = append(weak, ',')
-				}
-				weak = append(weak, g.head(x)...)
-				if strictRebuild || slices.Contains(n.strictDeps, x) {
-					weak = append(weak, g.weakKeyEnd(x)...)
-				} else {
-					weak = append(weak, ']')
-				}
-			}
-		}
 	}
 	for _, b := range deps {
 		for _, x := range g.nodes[b].run {
@@ -484,7 +469,7 @@ func (w *keyWorker) computeKeys(i int32) {
 	}
 	w.base = g.appendBase(append(w.base[:0], "],"...), e, &w.env)
 	weak = append(append(weak, w.base...), '}')
-	if p != nil && len(weak) > 0 && weak[0] != '{' {
+	if p != nil {
 		e.Keys.Weak = w.hashFrom(&w.weakHash, p.weak, weak)
 	} else {
 		e.Keys.Weak = g.hashKey(e, "weak", weak)
