@@ -11,20 +11,20 @@ import (
 )
 
 // layout groups an element's direct build dependencies by the location
-// their `config: location` stages them at ("/" without one), each group
+// their `config: location` stages them at (def without one), each group
 // in dependency order; a dependency given several config blocks is staged
 // at each of their locations.
-func layout(e *element.Element) (map[string][]*element.Element, []string) {
+func layout(e *element.Element, def string) (map[string][]*element.Element, []string) {
 	groups := map[string][]*element.Element{}
 	for _, d := range e.Deps {
 		if d.Type&element.DepBuild == 0 {
 			continue
 		}
-		locations := []string{"/"}
+		locations := []string{def}
 		if len(d.Config) > 0 {
 			locations = locations[:0]
 			for _, c := range d.Config {
-				loc, _ := c.GetString("location", "/")
+				loc, _ := c.GetString("location", def)
 				locations = append(locations, loc)
 			}
 		}
@@ -195,7 +195,7 @@ func digestEnvironment(ctx context.Context, b element.Build, byVar map[string][]
 // with the element's environment and its digest-environment variables.
 func (c *buildElementConfig) stageBuild(ctx context.Context, b element.Build) (element.RunSpec, element.Command, error) {
 	e := b.Element()
-	groups, locs := layout(e)
+	groups, locs := layout(e, "/")
 	root, err := stageLayout(ctx, b, groups, locs)
 	if err != nil {
 		return element.RunSpec{}, element.Command{}, err
@@ -284,7 +284,7 @@ func withVariables(env, vars []element.Variable) []element.Variable {
 // the commands run from %{cwd}, and %{install-root} is collected.
 func (c *scriptConfig) stageBuild(ctx context.Context, b element.Build) (element.RunSpec, element.Command, error) {
 	e := b.Element()
-	groups, locs := layout(e)
+	groups, locs := layout(e, "/")
 	root, err := stageLayout(ctx, b, groups, locs)
 	if err != nil {
 		return element.RunSpec{}, element.Command{}, err

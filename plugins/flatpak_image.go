@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/bstgo/bst/cas"
@@ -68,24 +67,7 @@ func (c *flatpakImageConfig) componentType() string {
 func (c *flatpakImageConfig) Assemble(ctx context.Context, b element.Build) (element.Output, error) {
 	e := b.Element()
 	store := b.Store()
-	groups := map[string][]*element.Element{}
-	var locs []string
-	for _, d := range e.Deps {
-		if d.Type&element.DepBuild == 0 {
-			continue
-		}
-		loc := flatpakInput
-		for _, cfg := range d.Config {
-			if l, _ := cfg.GetString("location", ""); l != "" {
-				loc = l
-			}
-		}
-		if _, ok := groups[loc]; !ok {
-			locs = append(locs, loc)
-		}
-		groups[loc] = append(groups[loc], d.Element)
-	}
-	sort.Strings(locs)
+	groups, locs := layout(e, flatpakInput)
 	input := store.NewTree()
 	for _, loc := range locs {
 		sel := element.AllFiles
