@@ -247,7 +247,7 @@ func (s *dockerSource) Fetch(ctx context.Context, fc *source.FetchContext) error
 			if m.isList() {
 				return fmt.Errorf("%s is a manifest list, not an image: its ref must be the digest of one platform's manifest (bst source track finds it)", s.digest)
 			}
-			if err := writeFileAtomic(s.manifestPath(fc), body); err != nil {
+			if err := source.WriteFileAtomic(s.manifestPath(fc), body, false); err != nil {
 				return err
 			}
 		}
@@ -467,27 +467,6 @@ func emptyDir(root *os.Root, rel string) error {
 		}
 	}
 	return nil
-}
-
-// writeFileAtomic writes b to p through a temporary file renamed into
-// place, so that p is never seen half-written.
-func writeFileAtomic(p string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), p)
 }
 
 // registryClient talks to one registry about one image.

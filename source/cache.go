@@ -180,7 +180,7 @@ func (c *Cache) put(ctx context.Context, path string, d cas.Digest, check bool) 
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, data, false); err != nil {
+	if err := WriteFileAtomic(path, data, false); err != nil {
 		return fmt.Errorf("source cache: %w", err)
 	}
 	return nil

@@ -177,7 +177,7 @@ func (fc *FetchContext) downloadOnce(ctx context.Context, rawURL, dir, want, eta
 	keep = true
 	if newETag != "" {
 		// The ETag lets a later track skip downloading an unchanged file.
-		_ = writeFileAtomic(filepath.Join(dir, sum+".etag"), []byte(newETag), false)
+		_ = WriteFileAtomic(filepath.Join(dir, sum+".etag"), []byte(newETag), false)
 	}
 	return DownloadResult{SHA256: sum, Path: final}, nil
 }
@@ -219,11 +219,12 @@ func ReadETag(dir, sum string) string {
 	return strings.TrimSpace(string(data))
 }
 
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, syncing it first when sync is set. Refs of the source cache
+// WriteFileAtomic writes data to path (mode 0644) through a temporary
+// file and a rename, so that path is never seen half-written, syncing it
+// first when sync is set. Refs of the source cache
 // are not synced (as BuildStream's are not): one lost in a crash is a
 // cache miss, and one that survives names objects the store synced.
-func writeFileAtomic(path string, data []byte, sync bool) error {
+func WriteFileAtomic(path string, data []byte, sync bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

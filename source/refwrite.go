@@ -360,7 +360,7 @@ func writeFileKeepMode(p string, data []byte) error {
 	if st, err := os.Stat(p); err == nil {
 		mode = st.Mode().Perm()
 	}
-	if err := writeFileAtomic(p, data, true); err != nil {
+	if err := WriteFileAtomic(p, data, true); err != nil {
 		return err
 	}
 	return os.Chmod(p, mode)
