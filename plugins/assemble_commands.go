@@ -32,25 +32,36 @@ func layout(e *element.Element, def string) (map[string][]*element.Element, []st
 			groups[loc] = append(groups[loc], d.Element)
 		}
 	}
+	return groups, locations(groups)
+}
+
+// locations returns the locations of groups, sorted.
+func locations(groups map[string][]*element.Element) []string {
 	locs := make([]string, 0, len(groups))
 	for l := range groups {
 		locs = append(locs, l)
 	}
 	sort.Strings(locs)
-	return groups, locs
+	return locs
 }
 
 // stageLayout stages each location's dependencies with their runtime
-// dependencies, locations in sorted order, and returns the root tree.
-func stageLayout(ctx context.Context, b element.Build, groups map[string][]*element.Element, locs []string) (cas.Digest, error) {
+// dependencies, locations in sorted order, runs the integration commands
+// of those at / over the result, and returns the root tree: the root a
+// script or build element's commands run in.
+func stageLayout(ctx context.Context, b element.Build, groups map[string][]*element.Element) (cas.Digest, error) {
 	tree := b.Store().NewTree()
-	for _, loc := range locs {
+	for _, loc := range locations(groups) {
 		deps := element.Dependencies(groups[loc], element.ScopeRun)
 		if err := b.StageArtifacts(ctx, tree, deps, loc, element.AllFiles); err != nil {
 			return cas.Digest{}, err
 		}
 	}
-	return tree.Digest(ctx)
+	root, err := tree.Digest(ctx)
+	if err != nil {
+		return cas.Digest{}, err
+	}
+	return integrate(ctx, b, root, groups["/"])
 }
 
 // integrationCommands are the integration commands of elements, in the
@@ -195,12 +206,9 @@ func digestEnvironment(ctx context.Context, b element.Build, byVar map[string][]
 // with the element's environment and its digest-environment variables.
 func (c *buildElementConfig) stageBuild(ctx context.Context, b element.Build) (element.RunSpec, element.Command, error) {
 	e := b.Element()
-	groups, locs := layout(e, "/")
-	root, err := stageLayout(ctx, b, groups, locs)
+	groups, _ := layout(e, "/")
+	root, err := stageLayout(ctx, b, groups)
 	if err != nil {
-		return element.RunSpec{}, element.Command{}, err
-	}
-	if root, err = integrate(ctx, b, root, groups["/"]); err != nil {
 		return element.RunSpec{}, element.Command{}, err
 	}
 	sources, err := b.Sources(ctx)
@@ -284,12 +292,9 @@ func withVariables(env, vars []element.Variable) []element.Variable {
 // the commands run from %{cwd}, and %{install-root} is collected.
 func (c *scriptConfig) stageBuild(ctx context.Context, b element.Build) (element.RunSpec, element.Command, error) {
 	e := b.Element()
-	groups, locs := layout(e, "/")
-	root, err := stageLayout(ctx, b, groups, locs)
+	groups, _ := layout(e, "/")
+	root, err := stageLayout(ctx, b, groups)
 	if err != nil {
-		return element.RunSpec{}, element.Command{}, err
-	}
-	if root, err = integrate(ctx, b, root, groups["/"]); err != nil {
 		return element.RunSpec{}, element.Command{}, err
 	}
 	spec := element.RunSpec{

@@ -2,7 +2,6 @@ package plugins
 
 import (
 	"context"
-	"sort"
 
 	"github.com/bstgo/bst/element"
 )
@@ -20,16 +19,8 @@ func (c *flatpakRepoConfig) Assemble(ctx context.Context, b element.Build) (elem
 	if err != nil {
 		return element.Output{}, err
 	}
-	locs := make([]string, 0, len(c.staged))
-	for l := range c.staged {
-		locs = append(locs, l)
-	}
-	sort.Strings(locs)
-	root, err := stageLayout(ctx, b, c.staged, locs)
+	root, err := stageLayout(ctx, b, c.staged)
 	if err != nil {
-		return element.Output{}, err
-	}
-	if root, err = integrate(ctx, b, root, c.staged["/"]); err != nil {
 		return element.Output{}, err
 	}
 	spec := element.RunSpec{Root: root, Label: "Running commands",
