@@ -74,15 +74,21 @@ func (p casProxy) GetTree(req *repb.GetTreeRequest, stream grpc.ServerStreamingS
 	if err != nil {
 		return err
 	}
+	return forward(up.Recv, stream.Send)
+}
+
+// forward sends every message recv gives to send, until the end of the
+// stream.
+func forward[T any](recv func() (T, error), send func(T) error) error {
 	for {
-		resp, err := up.Recv()
+		m, err := recv()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := stream.Send(resp); err != nil {
+		if err := send(m); err != nil {
 			return err
 		}
 	}
@@ -123,18 +129,7 @@ func (p bsProxy) Read(req *bspb.ReadRequest, stream bspb.ByteStream_ReadServer) 
 	if err != nil {
 		return err
 	}
-	for {
-		resp, err := up.Recv()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := stream.Send(resp); err != nil {
-			return err
-		}
-	}
+	return forward(up.Recv, stream.Send)
 }
 
 func (p bsProxy) Write(stream bspb.ByteStream_WriteServer) error {
