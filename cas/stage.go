@@ -396,7 +396,7 @@ func (s *LocalStore) stageEntry(ctx context.Context, root Digest, dir, name stri
 	// What a killed process was staging for name (its lock is ours now).
 	if old, err := filepath.Glob(filepath.Join(dir, ".tmp-"+name+"-*")); err == nil {
 		for _, p := range old {
-			removeStaged(p)
+			RemoveTree(p)
 		}
 	}
 	tmp, err := os.MkdirTemp(dir, ".tmp-"+name+"-")
@@ -404,20 +404,20 @@ func (s *LocalStore) stageEntry(ctx context.Context, root Digest, dir, name stri
 		return storeError("staging a root", err)
 	}
 	if err := s.StageTree(ctx, root, tmp, StageOptions{}); err != nil {
-		removeStaged(tmp)
+		RemoveTree(tmp)
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		removeStaged(tmp)
+		RemoveTree(tmp)
 		return storeError("staging a root", err)
 	}
 	// Whole on disk before it has its name, even after a power cut.
 	if err := s.sync(); err != nil {
-		removeStaged(tmp)
+		RemoveTree(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		removeStaged(tmp)
+		RemoveTree(tmp)
 		return storeError("staging a root", err)
 	}
 	return nil
@@ -450,7 +450,7 @@ func (s *LocalStore) TrimStaged(keep string) {
 		n := e.Name()
 		switch {
 		case strings.HasPrefix(n, ".trash-"):
-			removeStaged(filepath.Join(dir, n))
+			RemoveTree(filepath.Join(dir, n))
 		case strings.HasPrefix(n, ".tmp-"):
 			// A tree being staged by a live process has its lock held.
 			if i := strings.LastIndexByte(n, '-'); i > len(".tmp-") {
@@ -507,7 +507,7 @@ func (s *LocalStore) removeEntry(dir, name, victim string) {
 	l, err := tryLockEntry(lockPath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && victim != name {
-			removeStaged(filepath.Join(dir, victim)) // its stager is gone
+			RemoveTree(filepath.Join(dir, victim)) // its stager is gone
 		}
 		return
 	}
@@ -526,7 +526,7 @@ func (s *LocalStore) removeEntry(dir, name, victim string) {
 	if victim == name {
 		os.Remove(lockPath) // under the lock: waiters see it gone and retry
 	}
-	removeStaged(trash)
+	RemoveTree(trash)
 }
 
 func (s *LocalStore) stagedDir() (string, error) {
@@ -612,10 +612,6 @@ func isDir(p string) bool {
 	st, err := os.Lstat(p)
 	return err == nil && st.IsDir()
 }
-
-// removeStaged removes a staged tree, whose directories may have been
-// left read-only.
-func removeStaged(p string) { RemoveTree(p) }
 
 // RemoveTree removes the tree at p, as os.RemoveAll does, also where
 // what ran in it (a build, a staged root) left directories read-only:
