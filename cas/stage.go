@@ -198,7 +198,11 @@ func (s *LocalStore) linkable(d Digest, exec bool) (string, error) {
 		return obj, nil
 	}
 	twin := obj + ".x"
-	if st, err := os.Lstat(twin); err == nil && st.Mode().IsRegular() && st.Size() == d.Size() && st.ModTime().Equal(SealTime) {
+	sound := func() bool {
+		st, err := os.Lstat(twin)
+		return err == nil && st.Mode().IsRegular() && st.Size() == d.Size() && st.ModTime().Equal(SealTime)
+	}
+	if sound() {
 		return twin, nil
 	}
 	tmp, err := os.CreateTemp(s.tmp, "exe-")
@@ -218,8 +222,19 @@ func (s *LocalStore) linkable(d Digest, exec bool) (string, error) {
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	// Published with link, not rename: a rename over a twin another
+	// stager made meanwhile would unlink the inode that stager may be
+	// linking into its tree, and link(2) of an inode with no links left
+	// fails with ENOENT. The first sound twin stays; a damaged one is
+	// replaced, and where hard links are refused the twin is renamed into
+	// place as before.
 	if err == nil {
-		err = os.Rename(tmp.Name(), twin)
+		switch lerr := os.Link(tmp.Name(), twin); {
+		case lerr == nil:
+		case errors.Is(lerr, fs.ErrExist) && sound():
+		default:
+			err = os.Rename(tmp.Name(), twin)
+		}
 	}
 	if err != nil {
 		return "", storeError("writing the executable copy of "+d.String(), err)
