@@ -143,25 +143,20 @@ type keyGraph struct {
 	// Each node's fragments, the pieces of its reverse dependencies'
 	// preimages that name it, are kept in dense blocks: its head
 	// `["project","name"` followed by `,"<strict key>"]` in frags from
-	// fragOff[i] (a multiple of 64, so that a fragment spans as few cache
-	// lines as it can), headLen[i] long for the head, and `,"<weak key>"]`
+	// spans[i].off (a multiple of 64, so that a fragment spans as few cache
+	// lines as it can), spans[i].head long for the head, and `,"<weak key>"]`
 	// in weakEnds, keyEndLen bytes per node. The keys are written once
-	// known, and ok[i] is set then. Keeping them dense, rather than behind
+	// known, and spans[i].ok is set then. What is read of a node for every
+	// preimage naming it is in its span, to be read with one cache miss. Keeping them dense, rather than behind
 	// each element, saves cache misses: a key's preimage lists dozens of
 	// dependencies, and there are hundreds of thousands of keys.
 	frags    []byte
-	fragOff  []int
-	headLen  []int32
+	spans    []fragSpan
 	weakEnds []byte
-	ok       []bool
 
 	// prefixes[i] holds the hash states of the preimages' start when
 	// node i is an element's first build dependency (see prefixState).
 	prefixes []prefixState
-
-	publicMu sync.Mutex
-	public   map[*node.Node][]byte  // encoded public data, shared trees once
-	envs     map[envIdentity][]byte // encoded environments, shared lists once
 }
 
 // keyNode is one element of a keyGraph.
@@ -177,11 +172,18 @@ type keyNode struct {
 	run []int32
 }
 
+// fragSpan locates a node's fragment in keyGraph.frags.
+type fragSpan struct {
+	off  int
+	head int32 // length of the head
+	ok   bool  // the keys are written
+}
+
 // keyEndLen is the length of a fragment's key part, `,"<key>"]`.
 const keyEndLen = len(`,"`) + 64 + len(`"]`)
 
 func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
-	g := &keyGraph{kc: kc, fatal: map[string][]byte{}, public: map[*node.Node][]byte{}, envs: map[envIdentity][]byte{}}
+	g := &keyGraph{kc: kc, fatal: map[string][]byte{}}
 	index := make(map[*Element]int32, len(elements))
 	g.nodes = make([]keyNode, 0, len(elements))
 	add := func(e *Element, compute bool) int32 {
@@ -196,22 +198,58 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		}
 	}
 	g.listed = len(g.nodes)
-	// The dependencies not listed join as external nodes.
-	for i := 0; i < len(g.nodes); i++ {
-		for _, d := range g.nodes[i].e.Deps {
-			if _, ok := index[d.Element]; !ok {
-				add(d.Element, false)
+	g.workers = make([]*keyWorker, runtime.GOMAXPROCS(0))
+	for k := range g.workers {
+		g.workers[k] = &keyWorker{g: g, public: map[*node.Node][]byte{}, envs: map[envIdentity][]byte{}}
+	}
+	// The nodes of the dependencies, depIdx[depOff[i]+k] for the k-th of
+	// node i, looked up on all processors. Dependencies not listed join
+	// as external nodes after, one at a time: only partial graphs have
+	// them.
+	depOff := make([]int, len(g.nodes)+1)
+	for i := range g.nodes {
+		depOff[i+1] = depOff[i] + len(g.nodes[i].e.Deps)
+	}
+	depIdx := make([]int32, depOff[len(g.nodes)])
+	var missing atomic.Bool
+	forChunks(g.workers, len(g.nodes), 1024, func(_ *keyWorker, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for k, d := range g.nodes[i].e.Deps {
+				x, ok := index[d.Element]
+				if !ok {
+					x = -1
+					missing.Store(true)
+				}
+				depIdx[depOff[i]+k] = x
+			}
+		}
+	})
+	if missing.Load() {
+		for i := 0; i < len(g.nodes); i++ {
+			deps := g.nodes[i].e.Deps
+			if i >= g.listed {
+				depOff = append(depOff, depOff[i]+len(deps))
+				depIdx = slices.Grow(depIdx, len(deps))[:depOff[i+1]]
+			}
+			for k, d := range deps {
+				at := depOff[i] + k
+				if i < g.listed && depIdx[at] >= 0 {
+					continue
+				}
+				x, ok := index[d.Element]
+				if !ok {
+					x = add(d.Element, false)
+				}
+				depIdx[at] = x
 			}
 		}
 	}
-	g.workers = make([]*keyWorker, runtime.GOMAXPROCS(0))
-	for k := range g.workers {
-		g.workers[k] = &keyWorker{g: g, stamp: make([]uint32, len(g.nodes))}
+	for _, w := range g.workers {
+		w.stamp = make([]uint32, len(g.nodes))
 	}
 	// Link the dependencies and size the fragments, on all processors:
 	// this reads every element once, from all over memory.
-	g.fragOff = make([]int, len(g.nodes)+1)
-	g.headLen = make([]int32, len(g.nodes))
+	g.spans = make([]fragSpan, len(g.nodes)+1)
 	forChunks(g.workers, len(g.nodes), 256, func(w *keyWorker, lo, hi int) {
 		// The chunk's lists share one allocation rather than one each.
 		total := 0
@@ -222,41 +260,42 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		for i := lo; i < hi; i++ {
 			n := &g.nodes[i]
 			lists := slab[len(slab) : len(slab) : len(slab)+3*len(n.e.Deps)]
-			for _, d := range n.e.Deps {
+			idx := depIdx[depOff[i]:depOff[i+1]]
+			for k, d := range n.e.Deps {
 				if d.Type&DepBuild != 0 {
-					lists = append(lists, index[d.Element])
+					lists = append(lists, idx[k])
 				}
 			}
 			nb := len(lists)
-			for _, d := range n.e.Deps {
+			for k, d := range n.e.Deps {
 				if d.Type&DepRuntime != 0 {
-					lists = append(lists, index[d.Element])
+					lists = append(lists, idx[k])
 				}
 			}
 			nr := len(lists)
-			for _, d := range n.e.Deps {
+			for k, d := range n.e.Deps {
 				if d.Strict {
-					lists = append(lists, index[d.Element])
+					lists = append(lists, idx[k])
 				}
 			}
 			n.buildDeps, n.runDeps, n.strictDeps = lists[:nb:nb], lists[nb:nr:nr], lists[nr:len(lists):len(lists)]
 			slab = slab[:len(slab)+len(lists)]
 			w.base = appendHead(w.base[:0], n.e)
-			g.headLen[i] = int32(len(w.base))
-			g.fragOff[i+1] = (len(w.base) + keyEndLen + 63) &^ 63 // a size, for now
+			g.spans[i].head = int32(len(w.base))
+			g.spans[i+1].off = (len(w.base) + keyEndLen + 63) &^ 63 // a size, for now
 		}
 	})
 	for i := range g.nodes {
-		g.fragOff[i+1] += g.fragOff[i]
+		g.spans[i+1].off += g.spans[i].off
 	}
-	g.frags = make([]byte, g.fragOff[len(g.nodes)])
+	g.frags = make([]byte, g.spans[len(g.nodes)].off)
 	g.weakEnds = make([]byte, len(g.nodes)*keyEndLen)
 	forChunks(g.workers, len(g.nodes), 256, func(_ *keyWorker, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			appendHead(g.frags[g.fragOff[i]:g.fragOff[i]], g.nodes[i].e)
+			off := g.spans[i].off
+			appendHead(g.frags[off:off], g.nodes[i].e)
 		}
 	})
-	g.ok = make([]bool, len(g.nodes))
 	g.prefixes = make([]prefixState, len(g.nodes))
 	project := ""
 	for i := range g.nodes {
@@ -307,14 +346,14 @@ func forChunks(workers []*keyWorker, n, chunk int, fn func(w *keyWorker, lo, hi 
 
 // head returns `["project","name"` of node i.
 func (g *keyGraph) head(i int32) []byte {
-	off := g.fragOff[i]
-	return g.frags[off : off+int(g.headLen[i])]
+	sp := g.spans[i]
+	return g.frags[sp.off : sp.off+int(sp.head)]
 }
 
 // strictFragment returns `["project","name","<strict key>"]` of node i.
 func (g *keyGraph) strictFragment(i int32) []byte {
-	off := g.fragOff[i]
-	return g.frags[off : off+int(g.headLen[i])+keyEndLen]
+	sp := g.spans[i]
+	return g.frags[sp.off : sp.off+int(sp.head)+keyEndLen]
 }
 
 // weakKeyEnd returns `,"<weak key>"]` of node i.
@@ -329,10 +368,10 @@ func (g *keyGraph) setKeys(i int32, k Keys) {
 	if len(k.Weak) != 64 || len(k.Strict) != 64 {
 		return
 	}
-	end := g.fragOff[i] + int(g.headLen[i])
+	end := g.spans[i].off + int(g.spans[i].head)
 	appendKeyEnd(g.frags[end:end], k.Strict)
 	appendKeyEnd(g.weakEnds[int(i)*keyEndLen:int(i)*keyEndLen], k.Weak)
-	g.ok[i] = true
+	g.spans[i].ok = true
 }
 
 // levels groups the nodes by level: a node's dependencies are all in
@@ -390,6 +429,12 @@ type keyWorker struct {
 	// Buffers reused from one element to the next.
 	weak, strict, base []byte
 	env                []Variable
+	// Encodings of what elements share, each encoded once per worker.
+	public map[*node.Node][]byte  // public data trees
+	envs   map[envIdentity][]byte // environments
+	// The environment encoded last.
+	lastEnv    envIdentity
+	lastEnvEnc []byte
 	// Hashes reused from one element to the next, and their states'
 	// encodings.
 	weakHash, strictHash hash.Hash
@@ -450,7 +495,7 @@ func (w *keyWorker) computeKeys(i int32) {
 				continue
 			}
 			w.stamp[x] = w.gen
-			if !g.ok[x] {
+			if !g.spans[x].ok {
 				return
 			}
 			if !first {
@@ -467,7 +512,7 @@ func (w *keyWorker) computeKeys(i int32) {
 			strict = append(strict, g.strictFragment(x)...)
 		}
 	}
-	w.base = g.appendBase(append(w.base[:0], "],"...), e, &w.env)
+	w.base = w.appendBase(append(w.base[:0], "],"...), e)
 	weak = append(append(weak, w.base...), '}')
 	if p != nil {
 		e.Keys.Weak = w.hashFrom(&w.weakHash, p.weak, weak)
@@ -549,40 +594,65 @@ type prefixState struct {
 
 // prefix returns node b's prefixState, hashing it on first use. The
 // nodes of b's run scope all have their keys when b does.
+//
+// A run scope starts with the whole run scope of the first runtime
+// dependency (see runScope), so b's states continue that dependency's:
+// along a chain of runtime dependencies each state costs the hashing of
+// what the chain adds, not of the whole scope again.
 func (g *keyGraph) prefix(w *keyWorker, b int32) *prefixState {
 	p := &g.prefixes[b]
 	p.once.Do(func() {
 		run := g.nodes[b].run
-		for _, x := range run {
-			if !g.ok[x] {
+		var from *prefixState
+		start := 0
+		if rd := g.nodes[b].runDeps; len(rd) > 0 {
+			// First, as it reuses the worker's buffers.
+			if q, r := g.prefix(w, rd[0]), g.nodes[rd[0]].run; q.ok && len(r) < len(run) && slices.Equal(r, run[:len(r)]) {
+				from, start = q, len(r)
+			}
+		}
+		for _, x := range run[start:] {
+			if !g.spans[x].ok {
 				return
 			}
 		}
 		p.ok = true
-		weak := appendKeyPrefix(w.weak[:0])
-		strict := appendKeyPrefix(w.strict[:0])
-		for k, x := range run {
-			if k > 0 {
+		weak, strict := w.weak[:0], w.strict[:0]
+		if from == nil {
+			weak, strict = appendKeyPrefix(weak), appendKeyPrefix(strict)
+		}
+		for k, x := range run[start:] {
+			if k > 0 || from != nil {
 				weak = append(weak, ',')
 				strict = append(strict, ',')
 			}
 			weak = append(append(weak, g.head(x)...), ']')
 			strict = append(strict, g.strictFragment(x)...)
 		}
-		p.weak = hashState(&w.weakHash, weak)
-		p.strict = hashState(&w.strictHash, strict)
+		if from == nil {
+			p.weak = hashState(&w.weakHash, nil, weak)
+			p.strict = hashState(&w.strictHash, nil, strict)
+		} else {
+			p.weak = hashState(&w.weakHash, from.weak, weak)
+			p.strict = hashState(&w.strictHash, from.strict, strict)
+		}
 		w.weak, w.strict = weak, strict
 	})
 	return p
 }
 
-// hashState returns the encoded state of a SHA-256 that has hashed b,
-// using *h as scratch.
-func hashState(h *hash.Hash, b []byte) []byte {
+// hashState returns the encoded state of a SHA-256 that has hashed b
+// after what the encoded state from holds (nothing when nil), using *h as
+// scratch.
+func hashState(h *hash.Hash, from, b []byte) []byte {
 	if *h == nil {
 		*h = sha256.New()
 	}
-	(*h).Reset()
+	if from == nil {
+		(*h).Reset()
+	} else if err := (*h).(encoding.BinaryUnmarshaler).UnmarshalBinary(from); err != nil {
+		panic(fmt.Sprintf("element: restoring a SHA-256 state: %v", err)) // cannot happen
+	}
 	(*h).Write(b)
 	st, err := (*h).(encoding.BinaryAppender).AppendBinary(nil)
 	if err != nil {
@@ -626,16 +696,19 @@ func (g *keyGraph) hashKey(e *Element, which string, pre []byte) string {
 // appendBase appends the part of e's preimage that does not depend on its
 // dependencies, from "element-base-key" to "sources", without braces; env
 // is scratch space.
-func (g *keyGraph) appendBase(b []byte, e *Element, env *[]Variable) []byte {
+func (w *keyWorker) appendBase(b []byte, e *Element) []byte {
 	br, _ := e.Variables.Get("build-root")
 	b = append(b, `"element-base-key":{"build-root":`...)
 	b = appendJSONString(b, br)
 	b = append(b, `},"element-plugin-key":`...)
-	var pluginKey any
-	if e.KindConfig != nil {
-		pluginKey = e.KindConfig.UniqueKey()
+	switch c := e.KindConfig.(type) {
+	case nil:
+		b = append(b, "null"...)
+	case KeyAppender:
+		b = c.AppendUniqueKey(b)
+	default:
+		b = appendJSON(b, c.UniqueKey())
 	}
-	b = appendJSON(b, pluginKey)
 	b = append(b, `,"element-plugin-name":`...)
 	b = appendJSONString(b, e.Kind)
 	version := 0
@@ -647,12 +720,12 @@ func (g *keyGraph) appendBase(b []byte, e *Element, env *[]Variable) []byte {
 	runs := e.RunsCommands()
 	if runs {
 		b = append(b, `,"environment":`...)
-		b = g.appendEnvironment(b, e, env)
+		b = w.appendEnvironment(b, e)
 	}
 	b = append(b, `,"fatal-warnings":`...)
-	b = append(b, g.fatal[e.Project]...)
+	b = append(b, w.g.fatal[e.Project]...)
 	b = append(b, `,"public":`...)
-	b = append(b, g.publicJSON(e.Public)...)
+	b = append(b, w.publicJSON(e.Public)...)
 	if runs {
 		b = append(b, `,"sandbox":`...)
 		b = e.SandboxConfig.appendKeyJSON(b)
@@ -688,23 +761,24 @@ type envIdentity struct {
 
 // appendEnvironment appends the environment that enters e's key, encoding
 // each shared one once.
-func (g *keyGraph) appendEnvironment(b []byte, e *Element, scratch *[]Variable) []byte {
+func (w *keyWorker) appendEnvironment(b []byte, e *Element) []byte {
 	if len(e.Environment) == 0 {
-		return appendEnvironment(b, e, scratch)
+		return appendEnvironment(b, e, &w.env)
 	}
 	id := envIdentity{env: &e.Environment[0], n: len(e.Environment), nn: len(e.EnvNoCache)}
 	if len(e.EnvNoCache) > 0 {
 		id.nocache = &e.EnvNoCache[0]
 	}
-	g.publicMu.Lock()
-	enc, ok := g.envs[id]
-	g.publicMu.Unlock()
-	if !ok {
-		enc = appendEnvironment(nil, e, scratch)
-		g.publicMu.Lock()
-		g.envs[id] = enc
-		g.publicMu.Unlock()
+	// Elements next to each other often share theirs.
+	if id == w.lastEnv && w.lastEnvEnc != nil {
+		return append(b, w.lastEnvEnc...)
 	}
+	enc, ok := w.envs[id]
+	if !ok {
+		enc = appendEnvironment(nil, e, &w.env)
+		w.envs[id] = enc
+	}
+	w.lastEnv, w.lastEnvEnc = id, enc
 	return append(b, enc...)
 }
 
@@ -759,17 +833,12 @@ func (s SandboxConfig) appendKeyJSON(b []byte) []byte {
 
 // publicJSON returns the encoded public data. Elements that add no public
 // data of their own share their kind's tree, which is encoded once.
-func (g *keyGraph) publicJSON(n *node.Node) []byte {
-	g.publicMu.Lock()
-	enc, ok := g.public[n]
-	g.publicMu.Unlock()
-	if ok {
-		return enc
+func (w *keyWorker) publicJSON(n *node.Node) []byte {
+	enc, ok := w.public[n]
+	if !ok {
+		enc = appendNodeJSON(nil, n)
+		w.public[n] = enc
 	}
-	enc = appendNodeJSON(nil, n)
-	g.publicMu.Lock()
-	g.public[n] = enc
-	g.publicMu.Unlock()
 	return enc
 }
 

@@ -117,6 +117,14 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0 // s[start:i] is safe and not written yet
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs escaping: most of a
+		// preimage is plain text (command lines, names, paths).
+		for i+8 <= len(s) && plainWord(s[i:i+8]) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf && jsonSafe[c] {
 			i++
@@ -159,6 +167,20 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plainWord reports whether none of w's eight bytes needs escaping: none
+// is below 0x20, '"', '\\' or beyond ASCII (the bit tricks are those of
+// "Bit Twiddling Hacks": a byte of x is zero when x-0x01 borrows into a
+// high bit that x does not have).
+func plainWord(w string) bool {
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	low := (x - 0x20*ones) &^ x
+	quote := x ^ '"'*ones
+	backslash := x ^ '\\'*ones
+	return (low|(quote-ones)&^quote|(backslash-ones)&^backslash|x)&highs == 0
 }
 
 func appendU(b []byte, r rune) []byte {

@@ -47,6 +47,13 @@ type Config interface {
 	UniqueKey() any
 }
 
+// KeyAppender is implemented by configurations that write their unique
+// key's JSON themselves rather than build the value for every key computed.
+// AppendUniqueKey must append exactly the encoding of UniqueKey().
+type KeyAppender interface {
+	AppendUniqueKey(b []byte) []byte
+}
+
 // KeyDict is a mapping in a unique key, written in the key's JSON as
 // map[string]any is (keys sorted), for configurations that would
 // otherwise build a map for every key computed. Names must be distinct.

@@ -131,6 +131,31 @@ func (c *buildElementConfig) UniqueKey() any {
 	return d
 }
 
+// AppendUniqueKey writes UniqueKey's JSON without building it, for the
+// configurations without a layout or digest environment (nearly all).
+func (c *buildElementConfig) AppendUniqueKey(b []byte) []byte {
+	if c.hasNonRoot || len(c.digestEnv) > 0 {
+		return element.AppendKeyJSON(b, c.UniqueKey())
+	}
+	// The entries in the order of their names, as a key's JSON sorts them.
+	b = append(b, `{"build-commands":`...)
+	b = element.AppendKeyStrings(b, c.commands[1])
+	if c.commandSubdir != "" {
+		b = append(b, `,"command-subdir":`...)
+		b = element.AppendKeyString(b, c.commandSubdir)
+	}
+	b = append(b, `,"configure-commands":`...)
+	b = element.AppendKeyStrings(b, c.commands[0])
+	b = append(b, `,"install-commands":`...)
+	b = element.AppendKeyStrings(b, c.commands[2])
+	if c.notParallel {
+		b = append(b, `,"notparallel":true`...)
+	}
+	b = append(b, `,"strip-commands":`...)
+	b = element.AppendKeyStrings(b, c.commands[3])
+	return append(b, '}')
+}
+
 func pathLists(m map[string][]string) map[string]any {
 	keys := make([]string, 0, len(m))
 	for k := range m {
