@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -17,32 +19,53 @@ import (
 // 700 MB of heap. The Go runtime gets huge pages only where the system
 // gives them to every mapping (transparent_hugepage/enabled = always);
 // most distributions default to madvise, where a mapping must ask. So
-// before a project is loaded bst allocates one large block, which makes the
-// runtime map it, asks the kernel to back it with huge pages, and drops
-// it, collecting at once (the heap is still small) to give the memory
-// back to the runtime, still untouched: the run's heap then grows into it.
-// Pages never touched cost nothing; what it costs is the runtime's
-// metadata for the block and the collection, about 6 ms. BST_NO_HUGEPAGES=1 turns it off.
+// once a project's load has grown the heap past hugeHeapFrom, bst allocates
+// one large block, which makes the runtime map it, asks the kernel to back
+// it with huge pages, and drops it, collecting at once (the heap is still
+// small) to give the memory back to the runtime, still untouched: the
+// run's heap then grows into it. Pages never touched cost nothing; what it
+// costs is the runtime's metadata for the block and the collection, a few
+// milliseconds, paid by large projects only. BST_NO_HUGEPAGES=1 turns it
+// off.
 const (
 	hugeBlockMax   = 1 << 30
 	hugePage       = 2 << 20
 	madvHugepage   = 14 // MADV_HUGEPAGE
 	hugeBlockMin   = 64 << 20
-	hugeRAMShare   = 4 // at most a quarter of the machine's memory
+	hugeHeapFrom   = 16 << 20 // heap objects before the block is mapped
+	hugeRAMShare   = 4        // at most a quarter of the machine's memory
 	hugeOvercommit = "/proc/sys/vm/overcommit_memory"
 )
 
 var hugeHeapOnce sync.Once
 
-// adviseHugeHeap prepares the heap for a large run, once per process.
+// adviseHugeHeap prepares the heap for a large run, once per process: it
+// watches the heap while the project loads, and maps the block once the
+// heap has grown past hugeHeapFrom, so that small projects never pay.
 func adviseHugeHeap() {
 	hugeHeapOnce.Do(func() {
 		if os.Getenv("BST_NO_HUGEPAGES") != "" {
 			return
 		}
-		if size := hugeBlockSize(); size > 0 {
-			adviseHugeBlock(size)
+		size := hugeBlockSize()
+		if size == 0 {
+			return
 		}
+		go func() {
+			sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+			tick := time.NewTicker(2 * time.Millisecond)
+			defer tick.Stop()
+			// Projects that need it grow large while loading, in
+			// the first seconds.
+			for range 5000 {
+				<-tick.C
+				metrics.Read(sample)
+				if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() >= hugeHeapFrom {
+					adviseHugeBlock(size)
+					return
+				}
+			}
+		}()
 	})
 }
 
