@@ -1,7 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"strconv"
+	"syscall"
+	"time"
 
 	"github.com/bstgo/bst/element"
 	"github.com/bstgo/bst/loader"
@@ -9,12 +13,35 @@ import (
 	"github.com/bstgo/bst/source"
 )
 
+// repeatKeys computes the keys of all n times more, printing the wall and
+// CPU time of each on stderr, for bench/keys.sh: in one process, on the
+// same graph, the figures vary far less than whole runs of bst do.
+func repeatKeys(a *app, kc element.KeyContext, all []*element.Element, n int) {
+	for range n {
+		start, cpu := time.Now(), processCPU()
+		element.ComputeKeys(kc, all)
+		fmt.Fprintf(a.stderr, "keys: %d elements, %.3f s wall, %.3f s CPU\n",
+			len(all), time.Since(start).Seconds(), (processCPU() - cpu).Seconds())
+	}
+}
+
+// processCPU returns the CPU time (user and system) used by the process.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // computeKeys computes the cache keys of roots and everything they depend
 // on. BST_DEBUG_CACHEKEY=1 prints each key's preimage on stderr.
 //
 // BST_BENCH_SKIP_KEYS=1 skips the work (no source is hashed, no key
 // computed; every key shows as unknown): bench/show.sh times `bst show`
-// with it as the baseline of what keys cost. It is for benchmarks only.
+// with it as the baseline of what keys cost. BST_BENCH_KEYS_REPEAT=N
+// computes the keys N times more (see repeatKeys). Both are for
+// benchmarks only.
 func computeKeys(a *app, p *loader.Project, roots []*element.Element) error {
 	return computeKeysOf(a, p, element.Dependencies(roots, element.ScopeAll))
 }
@@ -43,6 +70,9 @@ func computeKeysOf(a *app, p *loader.Project, all []*element.Element) error {
 		kc.Debug = a.stderr
 	}
 	element.ComputeKeys(kc, all)
+	if n, err := strconv.Atoi(os.Getenv("BST_BENCH_KEYS_REPEAT")); err == nil {
+		repeatKeys(a, kc, all, n)
+	}
 	if !kc.Strict {
 		artifacts, err := a.openCache()
 		if err != nil {
