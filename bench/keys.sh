@@ -41,22 +41,10 @@ die() {
 }
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-command -v go >/dev/null || die "go is not on PATH"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bst-keys.XXXXXX")
-if [ "$KEEP" = 1 ]; then
-	trap 'log "kept $tmp"' EXIT
-else
-	trap 'rm -rf "$tmp"' EXIT
-fi
-if [ -n "$BST" ]; then
-	[ -x "$BST" ] || die "BST=$BST is not an executable"
-	bst=$BST
-else
-	log "building bst"
-	(cd "$root" && go build -o "$tmp/bst" ./cmd/bst) || die "could not build ./cmd/bst"
-	bst=$tmp/bst
-fi
-(cd "$root" && go build -o "$tmp/genproject" ./bench/genproject) || die "could not build ./bench/genproject"
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_setup bst-keys
+bst=$tmp/bst
 log "generating $size elements"
 "$tmp/genproject" -n "$size" -layers "$LAYERS" -fanin "$FANIN" -seed "$SEED" -format 2 -o "$tmp/p" >&2
 mkdir -p "$tmp/home/cache" "$tmp/home/config"

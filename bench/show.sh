@@ -68,25 +68,9 @@ if ! "$GNUTIME" --version 2>&1 | grep -q 'GNU'; then
 		die "GNU time is needed at $GNUTIME for wall time and peak RSS; install it (Debian/Ubuntu: apt-get install time)"
 	fi
 fi
-command -v go >/dev/null || die "go is not on PATH"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bst-bench.XXXXXX")
-if [ "$KEEP" = 1 ]; then
-	trap 'log "kept $tmp"' EXIT
-else
-	trap 'rm -rf "$tmp"' EXIT
-fi
-
-if [ -n "$BST" ]; then
-	[ -x "$BST" ] || die "BST=$BST is not an executable"
-	ln -s "$(cd "$(dirname "$BST")" && pwd)/$(basename "$BST")" "$tmp/bst"
-else
-	log "building bst"
-	(cd "$root" && go build -o "$tmp/bst" ./cmd/bst) ||
-		die "could not build ./cmd/bst (go build -o \$tmp/bst ./cmd/bst in $root)"
-fi
-(cd "$root" && go build -o "$tmp/genproject" ./bench/genproject) ||
-	die "could not build ./bench/genproject"
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_setup bst-bench
 
 # Both tools get fresh, private HOME and XDG directories: nothing is read from
 # or written to the caller's caches and configuration.
