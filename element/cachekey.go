@@ -645,14 +645,7 @@ func (g *keyGraph) prefix(w *keyWorker, b int32) *prefixState {
 // after what the encoded state from holds (nothing when nil), using *h as
 // scratch.
 func hashState(h *hash.Hash, from, b []byte) []byte {
-	if *h == nil {
-		*h = sha256.New()
-	}
-	if from == nil {
-		(*h).Reset()
-	} else if err := (*h).(encoding.BinaryUnmarshaler).UnmarshalBinary(from); err != nil {
-		panic(fmt.Sprintf("element: restoring a SHA-256 state: %v", err)) // cannot happen
-	}
+	restoreHash(h, from)
 	(*h).Write(b)
 	st, err := (*h).(encoding.BinaryAppender).AppendBinary(nil)
 	if err != nil {
@@ -661,15 +654,23 @@ func hashState(h *hash.Hash, from, b []byte) []byte {
 	return st
 }
 
-// hashFrom returns the hex SHA-256 of a preimage whose start is hashed in
-// state and whose rest is b.
-func (w *keyWorker) hashFrom(h *hash.Hash, state, b []byte) string {
+// restoreHash sets *h, made on first use, to the encoded state, or to a
+// fresh hash when state is nil.
+func restoreHash(h *hash.Hash, state []byte) {
 	if *h == nil {
 		*h = sha256.New()
 	}
-	if err := (*h).(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+	if state == nil {
+		(*h).Reset()
+	} else if err := (*h).(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
 		panic(fmt.Sprintf("element: restoring a SHA-256 state: %v", err)) // cannot happen
 	}
+}
+
+// hashFrom returns the hex SHA-256 of a preimage whose start is hashed in
+// state and whose rest is b.
+func (w *keyWorker) hashFrom(h *hash.Hash, state, b []byte) string {
+	restoreHash(h, state)
 	(*h).Write(b)
 	var sum [sha256.Size]byte
 	(*h).Sum(sum[:0])

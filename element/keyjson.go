@@ -40,14 +40,7 @@ func appendJSON(b []byte, v any) []byte {
 	case string:
 		return appendJSONString(b, x)
 	case []string:
-		b = append(b, '[')
-		for i, s := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, s)
-		}
-		return append(b, ']')
+		return appendJSONStrings(b, x)
 	case []any:
 		b = append(b, '[')
 		for i, it := range x {
@@ -112,6 +105,17 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	}
 	return t
 }()
+
+func appendJSONStrings(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
 
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')

@@ -10,7 +10,7 @@ func CanonicalJSON(v any) []byte { return canonicalJSON(v) }
 func AppendKeyJSON(b []byte, v any) []byte { return appendJSON(b, v) }
 
 // AppendKeyStrings appends a list of strings as a key's preimage writes it.
-func AppendKeyStrings(b []byte, list []string) []byte { return appendJSON(b, list) }
+func AppendKeyStrings(b []byte, list []string) []byte { return appendJSONStrings(b, list) }
 
 // AppendKeyString appends a string as a key's preimage writes it.
 func AppendKeyString(b []byte, s string) []byte { return appendJSONString(b, s) }
