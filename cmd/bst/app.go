@@ -182,7 +182,6 @@ func (a *app) loadProject(ctx context.Context) (*loader.Project, error) {
 	if a.project != nil {
 		return a.project, nil
 	}
-	adviseHugeHeap()
 	uc, err := a.userConfig()
 	if err != nil {
 		return nil, err

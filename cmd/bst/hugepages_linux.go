@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -19,14 +20,14 @@ import (
 // 700 MB of heap. The Go runtime gets huge pages only where the system
 // gives them to every mapping (transparent_hugepage/enabled = always);
 // most distributions default to madvise, where a mapping must ask. So
-// once a project's load has grown the heap past hugeHeapFrom, bst allocates
-// one large block, which makes the runtime map it, asks the kernel to back
-// it with huge pages, and drops it, collecting at once (the heap is still
-// small) to give the memory back to the runtime, still untouched: the
-// run's heap then grows into it. Pages never touched cost nothing; what it
-// costs is the runtime's metadata for the block and the collection, a few
-// milliseconds, paid by large projects only. BST_NO_HUGEPAGES=1 turns it
-// off.
+// once an element graph's load has grown the heap past hugeHeapFrom, bst
+// allocates one large block, which makes the runtime map it, asks the
+// kernel to back it with huge pages, and drops it, collecting at once (the
+// heap is still small) to give the memory back to the runtime, still
+// untouched: the run's heap then grows into it. Pages never touched cost
+// nothing; what it costs is the runtime's metadata for the block and the
+// collection, a few milliseconds, paid by large projects only.
+// BST_NO_HUGEPAGES=1 turns it off.
 const (
 	hugeBlockMax   = 1 << 30
 	hugePage       = 2 << 20
@@ -37,36 +38,47 @@ const (
 	hugeOvercommit = "/proc/sys/vm/overcommit_memory"
 )
 
-var hugeHeapOnce sync.Once
+// hugeBlock is the size of the block to map in this process, 0 for none.
+var hugeBlock = sync.OnceValue(func() int {
+	if os.Getenv("BST_NO_HUGEPAGES") != "" {
+		return 0
+	}
+	return hugeBlockSize()
+})
 
-// adviseHugeHeap prepares the heap for a large run, once per process: it
-// watches the heap while the project loads, and maps the block once the
-// heap has grown past hugeHeapFrom, so that small projects never pay.
-func adviseHugeHeap() {
-	hugeHeapOnce.Do(func() {
-		if os.Getenv("BST_NO_HUGEPAGES") != "" {
-			return
-		}
-		size := hugeBlockSize()
-		if size == 0 {
-			return
-		}
-		go func() {
-			sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-			tick := time.NewTicker(2 * time.Millisecond)
-			defer tick.Stop()
-			// Projects that need it grow large while loading, in
-			// the first seconds.
-			for range 5000 {
-				<-tick.C
-				metrics.Read(sample)
-				if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() >= hugeHeapFrom {
-					adviseHugeBlock(size)
-					return
-				}
+// hugeMapped is set once the block is mapped: once per process.
+var hugeMapped atomic.Bool
+
+// watchHeapWhileLoading watches the heap while an element graph loads and
+// maps the block once the heap has grown past hugeHeapFrom, so that small
+// projects never pay. The function it returns ends the watch: call it
+// when the load is over.
+func watchHeapWhileLoading() (stop func()) {
+	size := hugeBlock()
+	if size == 0 || hugeMapped.Load() {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
 			}
-		}()
-	})
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() >= hugeHeapFrom {
+				if hugeMapped.CompareAndSwap(false, true) {
+					adviseHugeBlock(size)
+				}
+				return
+			}
+		}
+	}()
+	return sync.OnceFunc(func() { close(done) })
 }
 
 // hugeBlockSize returns the size of the block to map, or 0 when huge

@@ -2,6 +2,6 @@
 
 package main
 
-// adviseHugeHeap does nothing here: huge pages are asked for on Linux
-// only.
-func adviseHugeHeap() {}
+// watchHeapWhileLoading does nothing here: huge pages are asked for on
+// Linux only.
+func watchHeapWhileLoading() (stop func()) { return func() {} }

@@ -91,7 +91,9 @@ Set BST_DEBUG_CACHEKEY=1 to print each key's preimage on stderr.`,
 					return err
 				}
 			}
+			stopWatch := watchHeapWhileLoading()
 			g, err := p.Load(c.Context(), append(append([]string(nil), targets...), exceptNames...))
+			stopWatch()
 			if err != nil {
 				return err
 			}

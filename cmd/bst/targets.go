@@ -33,7 +33,9 @@ func (a *app) loadTargets(ctx context.Context, args, except []string) (*loaded, 
 			return nil, err
 		}
 	}
+	stopWatch := watchHeapWhileLoading()
 	g, err := p.Load(ctx, append(append([]string(nil), names...), exceptNames...))
+	stopWatch()
 	if err != nil {
 		return nil, err
 	}
