@@ -95,11 +95,7 @@ func hugeBlockSize() int {
 	if err != nil || string(bytes.TrimSpace(overcommit)) == "2" {
 		return 0
 	}
-	var si syscall.Sysinfo_t
-	if syscall.Sysinfo(&si) != nil {
-		return 0
-	}
-	size := min(uint64(hugeBlockMax), uint64(si.Totalram)*uint64(si.Unit)/hugeRAMShare) &^ (hugePage - 1)
+	size := min(uint64(hugeBlockMax), totalMemory()/hugeRAMShare) &^ (hugePage - 1)
 	if size < hugeBlockMin {
 		return 0
 	}
@@ -119,4 +115,13 @@ func adviseHugeBlock(size int) {
 	// Left to the next collection, the block would count as live until
 	// then and the heap would meanwhile grow elsewhere.
 	runtime.GC()
+}
+
+// totalMemory is the machine's memory in bytes, 0 when unknown.
+func totalMemory() uint64 {
+	var si syscall.Sysinfo_t
+	if syscall.Sysinfo(&si) != nil {
+		return 0
+	}
+	return uint64(si.Totalram) * uint64(si.Unit)
 }

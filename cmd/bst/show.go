@@ -80,30 +80,14 @@ Set BST_DEBUG_CACHEKEY=1 to print each key's preimage on stderr.`,
 			if err != nil {
 				return err
 			}
-			targets, err := p.ExpandTargets(args)
+			l, resume, err := loadGraph(c.Context(), p, args, except)
+			// Paused to the end: the keys and the lines allocate what
+			// stays until the command ends, as the load does.
+			defer resume()
 			if err != nil {
 				return err
 			}
-			// No --except is no exception, not the default targets.
-			var exceptNames []string
-			if len(except) > 0 {
-				if exceptNames, err = p.ExpandTargets(except); err != nil {
-					return err
-				}
-			}
-			stopWatch := watchHeapWhileLoading()
-			g, err := p.Load(c.Context(), append(append([]string(nil), targets...), exceptNames...))
-			stopWatch()
-			if err != nil {
-				return err
-			}
-			var roots, exc []*element.Element
-			for _, n := range targets {
-				roots = appendUnique(roots, g.Target(n))
-			}
-			for _, n := range exceptNames {
-				exc = appendUnique(exc, g.Target(n))
-			}
+			roots, exc := l.targets, l.except
 			all := element.Dependencies(roots, element.ScopeAll)
 			if err := computeKeysOf(a, p, all); err != nil {
 				return err

@@ -23,33 +23,49 @@ func (a *app) loadTargets(ctx context.Context, args, except []string) (*loaded, 
 	if err != nil {
 		return nil, err
 	}
-	names, err := p.ExpandTargets(args)
+	l, resume, err := loadGraph(ctx, p, args, except)
+	defer resume()
 	if err != nil {
 		return nil, err
 	}
+	if err := computeKeys(a, p, l.targets); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// loadGraph loads the element graph of p for the elements args and except
+// name (globs expanded; the default targets when args is empty). The
+// collector is paused from the start of the load (see pauseGC) until
+// resume is called, which the caller does once the keys are computed;
+// resume must be called whatever the error.
+func loadGraph(ctx context.Context, p *loader.Project, args, except []string) (l *loaded, resume func(), err error) {
+	names, err := p.ExpandTargets(args)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	// No --except is no exception, not the default targets.
 	var exceptNames []string
 	if len(except) > 0 {
 		if exceptNames, err = p.ExpandTargets(except); err != nil {
-			return nil, err
+			return nil, func() {}, err
 		}
 	}
+	resume = pauseGC()
 	stopWatch := watchHeapWhileLoading()
 	g, err := p.Load(ctx, append(append([]string(nil), names...), exceptNames...))
 	stopWatch()
 	if err != nil {
-		return nil, err
+		return nil, resume, err
 	}
-	l := &loaded{project: p, graph: g}
+	l = &loaded{project: p, graph: g}
 	for _, n := range names {
 		l.targets = appendUnique(l.targets, g.Target(n))
 	}
 	for _, n := range exceptNames {
 		l.except = appendUnique(l.except, g.Target(n))
 	}
-	if err := computeKeys(a, p, l.targets); err != nil {
-		return nil, err
-	}
-	return l, nil
+	return l, resume, nil
 }
 
 // parseDeps checks a --deps value.
