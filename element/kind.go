@@ -71,7 +71,8 @@ type KeyItem struct {
 type DependencyConfigurer interface {
 	// ConfigureDependencies is given every direct build dependency, in
 	// order: once per `config:` block it was given (variables expanded),
-	// or once with a nil Config when it has none.
+	// or once with a nil Config when it has none. The slice is only valid
+	// during the call: keep copies of what is needed.
 	ConfigureDependencies(deps []DependencyConfig) error
 }
 

@@ -151,13 +151,14 @@ func checkElements(order []*loadElement) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var scratch []element.DependencyConfig
 			for {
 				start := int(next.Add(chunk)) - chunk
 				if start >= len(order) {
 					return
 				}
 				for i := start; i < min(start+chunk, len(order)); i++ {
-					errs[i] = checkElement(order[i])
+					errs[i] = checkElement(order[i], &scratch)
 				}
 			}
 		}()
@@ -415,8 +416,8 @@ func (s *sorter) sort(le *loadElement) []*loadDep {
 }
 
 // checkElement applies the kind's constraints on the element's
-// dependencies and their configuration.
-func checkElement(le *loadElement) error {
+// dependencies and their configuration; scratch is a list to reuse.
+func checkElement(le *loadElement, scratch *[]element.DependencyConfig) error {
 	e := le.el
 	flags := le.kind.Flags()
 	for _, d := range e.Deps {
@@ -430,7 +431,10 @@ func checkElement(le *loadElement) error {
 	// Kinds that take dependency configuration see every build
 	// dependency; for the others, configuration is an error.
 	dc, configurable := e.KindConfig.(element.DependencyConfigurer)
-	var cfgs []element.DependencyConfig
+	// The list given to the kind is only valid during the call, so each
+	// worker reuses one.
+	cfgs := (*scratch)[:0]
+	defer func() { clear(cfgs); *scratch = cfgs[:0] }()
 	for _, d := range e.Deps {
 		if d.Type&element.DepBuild == 0 {
 			continue

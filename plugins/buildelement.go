@@ -70,8 +70,8 @@ func (c *buildElementConfig) Commands(step string) []string {
 }
 
 func (c *buildElementConfig) ConfigureDependencies(deps []element.DependencyConfig) error {
-	c.staged = make([]stagedDep, 0, len(deps))
-	for _, d := range deps {
+	c.staged = nil
+	for i, d := range deps {
 		location := "/"
 		if d.Config != nil {
 			if err := d.Config.ValidateKeys("digest-environment", "location"); err != nil {
@@ -92,13 +92,18 @@ func (c *buildElementConfig) ConfigureDependencies(deps []element.DependencyConf
 				c.digestEnv[env.Value()] = append(c.digestEnv[env.Value()], d.Path)
 			}
 		}
-		if location != "/" {
+		// The layout is only kept (for the key) when some dependency
+		// is staged elsewhere than at the root: most elements need none.
+		if location != "/" && !c.hasNonRoot {
 			c.hasNonRoot = true
+			c.staged = make([]stagedDep, 0, len(deps))
+			for _, p := range deps[:i] {
+				c.staged = append(c.staged, stagedDep{"/", p.Path})
+			}
 		}
-		c.staged = append(c.staged, stagedDep{location, d.Path})
-	}
-	if !c.hasNonRoot {
-		c.staged = nil // the key has no layout, and nothing else reads it
+		if c.hasNonRoot {
+			c.staged = append(c.staged, stagedDep{location, d.Path})
+		}
 	}
 	return nil
 }
