@@ -43,6 +43,9 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 	roots := make([]*loadElement, len(targets))
 	for i, t := range targets {
 		roots[i] = l.byNam[t]
+		if !l.failed {
+			continue
+		}
 		if err := walk(roots[i], nil); err != nil {
 			return nil, err
 		}
@@ -76,36 +79,31 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 			mergeSameTargets(l.byNam[name])
 		}
 	}
-	for _, r := range roots {
-		if err := checkCycles(r); err != nil {
-			return nil, err
-		}
+	order, err := orderAcyclic(roots)
+	if err != nil {
+		return nil, err
 	}
-
 	g := &Graph{Project: l.p, Elements: make(map[string]*element.Element, len(l.byNam)),
 		targets: make(map[string]*element.Element, len(targets))}
-	order := postOrder(roots)
-	edges := 0
+	offs := make([]int, len(order)+1)
 	for i, le := range order {
-		computeLevel(le)
 		le.index = i
-		edges += len(le.deps)
+		offs[i+1] = offs[i] + len(le.deps)
 	}
 	sortDependencies(order)
-	// Every element's dependencies, in one block.
-	deps := make([]element.Dependency, edges)
-	ptrs := make([]*element.Dependency, edges)
-	for _, le := range order {
-		e := le.el
-		e.Deps = ptrs[:len(le.deps):len(le.deps)]
-		for i, d := range le.deps {
-			deps[i] = element.Dependency{Element: d.target.el, Type: d.typ, Strict: d.strict, Config: d.config, Prov: d.prov}
-			e.Deps[i] = &deps[i]
+	// The name index is built while the dependencies are linked, in
+	// one block, and checked.
+	named := make(chan struct{})
+	go func() {
+		defer close(named)
+		for _, le := range order {
+			g.Elements[le.el.FullName] = le.el
 		}
-		deps, ptrs = deps[len(le.deps):], ptrs[len(le.deps):]
-		g.Elements[e.FullName] = e
-	}
-	if err := checkElements(order); err != nil {
+	}()
+	linkDependencies(order, offs)
+	err = checkElements(order)
+	<-named
+	if err != nil {
 		return nil, err
 	}
 	seenTarget := map[*element.Element]bool{}
@@ -123,9 +121,8 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 // elements it is done with to the next value, so none needs a set.
 const (
 	visitChecked uint8 = iota + 1 // the walk for errors
-	visitOnStack                  // checkCycles
-	visitAcyclic
-	visitListed // postOrder
+	visitOnStack                  // orderAcyclic, then visitListed
+	visitListed
 )
 
 // hasLinksOrJunctions reports whether a link or a junction was loaded,
@@ -137,6 +134,38 @@ func (l *loader) hasLinksOrJunctions() bool {
 		}
 	}
 	return false
+}
+
+// linkDependencies gives every element of order its dependencies, sorted,
+// from one block in which those of order[i] start at offs[i], on all
+// processors.
+func linkDependencies(order []*loadElement, offs []int) {
+	deps := make([]element.Dependency, offs[len(order)])
+	ptrs := make([]*element.Dependency, len(deps))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const chunk = 512
+	for range min(runtime.GOMAXPROCS(0), (len(order)+chunk-1)/chunk) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= len(order) {
+					return
+				}
+				for i := start; i < min(start+chunk, len(order)); i++ {
+					le, lo, hi := order[i], offs[i], offs[i+1]
+					le.el.Deps = ptrs[lo:hi:hi]
+					for j, d := range le.deps {
+						deps[lo+j] = element.Dependency{Element: d.target.el, Type: d.typ, Strict: d.strict, Config: d.config, Prov: d.prov}
+						le.el.Deps[j] = &deps[lo+j]
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // checkElements applies checkElement to every element, on all
@@ -218,93 +247,71 @@ func (l *loader) resolveLink(le *loadElement) (*loadElement, error) {
 	return le, nil
 }
 
-// checkCycles walks the graph from top depth-first, in declaration order,
-// and reports the first cycle with its whole chain. What an earlier call
-// found acyclic is not walked again.
-func checkCycles(top *loadElement) error {
-	type frame struct {
-		le *loadElement
-		i  int
-	}
-	if top.visit == visitAcyclic {
-		return nil
-	}
-	stack := []frame{{le: top}}
-	top.visit = visitOnStack
-	for len(stack) > 0 {
-		f := &stack[len(stack)-1]
-		if f.i < len(f.le.deps) {
-			next := f.le.deps[f.i].target
-			f.i++
-			if next.visit == visitOnStack {
-				var chain []string
-				in := false
-				for _, fr := range stack {
-					if fr.le == next {
-						in = true
-					}
-					if in {
-						chain = append(chain, fr.le.name)
-					}
-				}
-				chain = append(chain, next.name)
-				return &node.Error{Reason: node.CircularDependency,
-					Msg:    "circular dependency detected at element: " + next.name,
-					Detail: "Dependency chain: " + strings.Join(chain, " -> ")}
-			}
-			if next.visit != visitAcyclic {
-				stack = append(stack, frame{le: next})
-				next.visit = visitOnStack
-			}
-			continue
-		}
-		f.le.visit = visitAcyclic
-		stack = stack[:len(stack)-1]
-	}
-	return nil
-}
-
-// postOrder lists every element reachable from roots, dependencies first.
-func postOrder(roots []*loadElement) []*loadElement {
+// orderAcyclic lists every element reachable from roots, dependencies
+// first, each with its level (one more than its highest dependency's),
+// or reports the first circular dependency met, with its whole chain.
+func orderAcyclic(roots []*loadElement) ([]*loadElement, error) {
 	var out []*loadElement
-	type frame struct {
-		le *loadElement
-		i  int
-	}
-	for _, r := range roots {
-		if r.visit == visitListed {
+	var stack []dfsFrame
+	for _, top := range roots {
+		if top.visit == visitListed {
 			continue
 		}
-		r.visit = visitListed
-		stack := []frame{{le: r}}
+		stack = append(stack[:0], dfsFrame{le: top})
+		top.visit = visitOnStack
 		for len(stack) > 0 {
 			f := &stack[len(stack)-1]
 			if f.i < len(f.le.deps) {
 				next := f.le.deps[f.i].target
 				f.i++
-				if next.visit != visitListed {
-					next.visit = visitListed
-					stack = append(stack, frame{le: next})
+				switch next.visit {
+				case visitOnStack:
+					return nil, cycleError(stack, next)
+				case visitListed:
+				default:
+					stack = append(stack, dfsFrame{le: next})
+					next.visit = visitOnStack
 				}
 				continue
 			}
-			out = append(out, f.le)
+			// Every dependency is listed, with its level.
+			le := f.le
+			le.visit = visitListed
+			le.level = 1
+			for _, d := range le.deps {
+				le.level = max(le.level, d.target.level+1)
+			}
+			out = append(out, le)
 			stack = stack[:len(stack)-1]
 		}
 	}
-	return out
+	return out, nil
 }
 
-// computeLevel sets le.level once its dependencies have theirs (postOrder
-// guarantees that).
-func computeLevel(le *loadElement) {
-	lv := 1
-	for _, d := range le.deps {
-		if d.target.level+1 > lv {
-			lv = d.target.level + 1
+// dfsFrame is an element on the stack of a depth-first walk, with the
+// index of its next dependency.
+type dfsFrame struct {
+	le *loadElement
+	i  int
+}
+
+// cycleError reports the cycle closed by a dependency of the stack's top
+// on next, which is on the stack.
+func cycleError(stack []dfsFrame, next *loadElement) error {
+	var chain []string
+	in := false
+	for _, fr := range stack {
+		if fr.le == next {
+			in = true
+		}
+		if in {
+			chain = append(chain, fr.le.name)
 		}
 	}
-	le.level = lv
+	chain = append(chain, next.name)
+	return &node.Error{Reason: node.CircularDependency,
+		Msg:    "circular dependency detected at element: " + next.name,
+		Detail: "Dependency chain: " + strings.Join(chain, " -> ")}
 }
 
 // sortDependencies sorts the dependency lists of order, whose elements

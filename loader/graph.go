@@ -78,6 +78,9 @@ type loader struct {
 	byNam map[string]*loadElement
 	queue []*loadElement
 	busy  int // elements queued or being loaded
+	// failed is set once an element failed to load, so that finish
+	// looks for the first error in order only when there is one.
+	failed bool
 }
 
 // Load loads the named elements and everything they depend on.
@@ -162,6 +165,8 @@ func (l *loader) work() {
 			if le.link != "" {
 				l.requestIn(le.linkProj, le.linkLocal)
 			}
+		} else {
+			l.failed = true
 		}
 		l.busy--
 		if l.busy == 0 || len(l.queue) > 0 {
