@@ -156,12 +156,15 @@ func ShowLines(t *Template, elements []*element.Element, newContext func() ShowC
 		go func() {
 			defer wg.Done()
 			sc := newContext()
+			// Chunks are alike: each starts with room for the last
+			// one's size, so that it is not grown by doubling.
+			size := 0
 			for {
 				c := int(next.Add(1)) - 1
 				if c >= len(chunks) {
 					return
 				}
-				var b []byte
+				b := make([]byte, 0, size+size/8)
 				for _, e := range elements[c*chunk : min((c+1)*chunk, len(elements))] {
 					var style func(name, s string) string
 					if colors {
@@ -175,6 +178,7 @@ func ShowLines(t *Template, elements []*element.Element, newContext func() ShowC
 					b = append(b, '\n')
 				}
 				chunks[c] = b
+				size = len(b)
 			}
 		}()
 	}
