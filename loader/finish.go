@@ -36,7 +36,7 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 			}
 		}
 		if le.link != "" {
-			return walk(l.byNam[le.link], &loadDep{name: le.link, prov: le.linkProv})
+			return walk(l.byNam[le.link], &loadDep{Dependency: element.Dependency{Prov: le.linkProv}, name: le.link})
 		}
 		return nil
 	}
@@ -72,7 +72,7 @@ func (l *loader) finish(targets []string) (*Graph, error) {
 					return nil, err
 				}
 				if t.kind.Name() == "junction" {
-					return nil, node.Errorf(d.prov, node.InvalidData, "cannot depend on junction '%s'", d.name)
+					return nil, node.Errorf(d.Prov, node.InvalidData, "cannot depend on junction '%s'", d.name)
 				}
 				d.target = t
 			}
@@ -137,11 +137,10 @@ func (l *loader) hasLinksOrJunctions() bool {
 }
 
 // linkDependencies gives every element of order its dependencies, sorted,
-// from one block in which those of order[i] start at offs[i], on all
-// processors.
+// the pointers to them in one block in which those of order[i] start at
+// offs[i], on all processors.
 func linkDependencies(order []*loadElement, offs []int) {
-	deps := make([]element.Dependency, offs[len(order)])
-	ptrs := make([]*element.Dependency, len(deps))
+	ptrs := make([]*element.Dependency, offs[len(order)])
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	const chunk = 512
@@ -158,8 +157,8 @@ func linkDependencies(order []*loadElement, offs []int) {
 					le, lo, hi := order[i], offs[i], offs[i+1]
 					le.el.Deps = ptrs[lo:hi:hi]
 					for j, d := range le.deps {
-						deps[lo+j] = element.Dependency{Element: d.target.el, Type: d.typ, Strict: d.strict, Config: d.config, Prov: d.prov}
-						le.el.Deps[j] = &deps[lo+j]
+						d.Element = d.target.el
+						le.el.Deps[j] = &d.Dependency
 					}
 				}
 			}
@@ -216,7 +215,7 @@ func (l *loader) locate(le *loadElement, ref *loadDep) error {
 	if p.JunctionName() != "" {
 		var prov node.Provenance
 		if ref != nil {
-			prov = ref.prov
+			prov = ref.Prov
 		}
 		return p.missingElement(le.local, prov, le.err)
 	}
@@ -224,7 +223,7 @@ func (l *loader) locate(le *loadElement, ref *loadDep) error {
 	e := &node.Error{Reason: node.MissingFile, Err: le.err,
 		Msg: fmt.Sprintf("could not find element '%s' in elements directory '%s'", le.name, rel)}
 	if ref != nil {
-		e.Prov = ref.prov
+		e.Prov = ref.Prov
 	}
 	// A common mistake is to name elements with the element path.
 	if rel != "." && strings.HasPrefix(le.name, rel+"/") {
@@ -395,11 +394,11 @@ func (s *sorter) sort(le *loadElement) []*loadDep {
 		if s.depends(eb, ea) {
 			return -1
 		}
-		if a.typ != b.typ {
-			if a.typ == element.DepRuntime {
+		if a.Type != b.Type {
+			if a.Type == element.DepRuntime {
 				return 1
 			}
-			if b.typ == element.DepRuntime {
+			if b.Type == element.DepRuntime {
 				return -1
 			}
 		}

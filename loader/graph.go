@@ -41,11 +41,10 @@ type loadElement struct {
 }
 
 type loadDep struct {
+	// The dependency as the element will hold it: finish sets Element
+	// and gives the element a pointer to it.
+	element.Dependency
 	name   string
-	typ    element.DepType
-	strict bool
-	config []*node.Node
-	prov   node.Provenance
 	target *loadElement
 	// The element named, once resolved: its project and its name there.
 	proj  *Project
@@ -246,22 +245,22 @@ func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
 	switch kindName {
 	case "link":
 		if len(le.deps) > 0 {
-			return node.Errorf(le.deps[0].prov, node.LinkForbiddenDependencies, "%s: dependencies are forbidden for 'link' elements", le.name)
+			return node.Errorf(le.deps[0].Prov, node.LinkForbiddenDependencies, "%s: dependencies are forbidden for 'link' elements", le.name)
 		}
 	case "junction":
 		if len(le.deps) > 0 {
-			return node.Errorf(le.deps[0].prov, node.InvalidJunction, "%s: junctions may not have dependencies", le.name)
+			return node.Errorf(le.deps[0].Prov, node.InvalidJunction, "%s: junctions may not have dependencies", le.name)
 		}
 	}
 	for _, d := range le.deps {
 		if err := checkDepName(d); err != nil {
 			return err
 		}
-		if d.proj, d.local, err = p.resolveRef(l.ctx, d.name, d.prov); err != nil {
+		if d.proj, d.local, err = p.resolveRef(l.ctx, d.name, d.Prov); err != nil {
 			return err
 		}
 		if d.local != d.name {
-			if err := checkDepName(&loadDep{name: d.local, prov: d.prov}); err != nil {
+			if err := checkDepName(&loadDep{Dependency: element.Dependency{Prov: d.Prov}, name: d.local}); err != nil {
 				return err
 			}
 		}
@@ -277,7 +276,7 @@ func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
 			return err
 		}
 		le.linkProv = t.Prov()
-		if err := checkDepName(&loadDep{name: t.Value(), prov: t.Prov()}); err != nil {
+		if err := checkDepName(&loadDep{Dependency: element.Dependency{Prov: t.Prov()}, name: t.Value()}); err != nil {
 			return err
 		}
 		if le.linkProj, le.linkLocal, err = p.resolveRef(l.ctx, t.Value(), t.Prov()); err != nil {
@@ -290,10 +289,10 @@ func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
 
 func checkDepName(d *loadDep) error {
 	if !strings.HasSuffix(d.name, ".bst") {
-		return node.Errorf(d.prov, node.BadElementSuffix, "element '%s' does not have the expected file extension `.bst`", d.name)
+		return node.Errorf(d.Prov, node.BadElementSuffix, "element '%s' does not have the expected file extension `.bst`", d.name)
 	}
 	if !validChars(d.name) {
-		return node.Errorf(d.prov, node.BadCharactersInName, "element '%s' has invalid characters", d.name)
+		return node.Errorf(d.Prov, node.BadCharactersInName, "element '%s' has invalid characters", d.name)
 	}
 	return nil
 }
@@ -357,9 +356,9 @@ func extractDeps(n *node.Node) ([]*loadDep, error) {
 			for k := start; k < len(block); k++ {
 				d := &block[k]
 				if prev := find(d.name); prev != nil {
-					prev.typ |= d.typ
-					prev.strict = prev.strict || d.strict
-					prev.config = append(prev.config, d.config...)
+					prev.Type |= d.Type
+					prev.Strict = prev.Strict || d.Strict
+					prev.Config = append(prev.Config, d.Config...)
 					continue
 				}
 				deps = append(deps, d)
@@ -381,14 +380,14 @@ func extractDeps(n *node.Node) ([]*loadDep, error) {
 // and appends them to deps, which it must not grow beyond its capacity
 // (extractDeps counts).
 func parseDep(dn *node.Node, defType element.DepType, deps []loadDep) ([]loadDep, error) {
-	tmpl := loadDep{typ: defType, prov: dn.Prov()}
+	tmpl := loadDep{Dependency: element.Dependency{Type: defType, Prov: dn.Prov()}}
 	var one [1]*node.Node
 	var names []*node.Node
 	junction := ""
 	switch dn.Kind() {
 	case node.ScalarKind:
-		if tmpl.typ == 0 {
-			tmpl.typ = element.DepAll
+		if tmpl.Type == 0 {
+			tmpl.Type = element.DepAll
 		}
 		one[0] = dn
 		names = one[:]
@@ -411,20 +410,20 @@ func parseDep(dn *node.Node, defType element.DepType, deps []loadDep) ([]loadDep
 			}
 			switch {
 			case t == nil || t.Value() == "all":
-				tmpl.typ = element.DepAll
+				tmpl.Type = element.DepAll
 			case t.Value() == "build":
-				tmpl.typ = element.DepBuild
+				tmpl.Type = element.DepBuild
 			case t.Value() == "runtime":
-				tmpl.typ = element.DepRuntime
+				tmpl.Type = element.DepRuntime
 			default:
 				return nil, node.Errorf(t.Prov(), node.InvalidData, "dependency type '%s' is not 'build', 'runtime' or 'all'", t.Value())
 			}
 		}
 		var err error
-		if tmpl.strict, err = dn.GetBool("strict", false); err != nil {
+		if tmpl.Strict, err = dn.GetBool("strict", false); err != nil {
 			return nil, err
 		}
-		if s := dn.Get("strict"); s != nil && !tmpl.strict {
+		if s := dn.Get("strict"); s != nil && !tmpl.Strict {
 			return nil, node.Errorf(s.Prov(), node.InvalidData, "setting 'strict' to False is unsupported")
 		}
 		cfg, err := dn.GetMapping("config", true)
@@ -432,10 +431,10 @@ func parseDep(dn *node.Node, defType element.DepType, deps []loadDep) ([]loadDep
 			return nil, err
 		}
 		if cfg != nil {
-			if tmpl.typ == element.DepRuntime {
+			if tmpl.Type == element.DepRuntime {
 				return nil, node.Errorf(cfg.Prov(), node.InvalidData, "specifying 'config' for a runtime dependency is not allowed")
 			}
-			tmpl.config = []*node.Node{cfg.CloneDetached()} // out of the file's tree
+			tmpl.Config = []*node.Node{cfg.CloneDetached()} // out of the file's tree
 		}
 		if junction, err = dn.GetString("junction", ""); err != nil {
 			return nil, err
@@ -461,7 +460,7 @@ func parseDep(dn *node.Node, defType element.DepType, deps []loadDep) ([]loadDep
 	default:
 		return nil, node.Errorf(dn.Prov(), node.InvalidData, "dependency is not specified as a string or a dictionary")
 	}
-	if tmpl.strict && tmpl.typ == element.DepRuntime {
+	if tmpl.Strict && tmpl.Type == element.DepRuntime {
 		return nil, &node.Error{Prov: dn.Prov(), Reason: node.InvalidData,
 			Msg:    fmt.Sprintf("runtime dependency %s specified as `strict`", names[0].Value()),
 			Detail: "Only dependencies required at build time may be declared `strict`."}
@@ -474,7 +473,7 @@ func parseDep(dn *node.Node, defType element.DepType, deps []loadDep) ([]loadDep
 		}
 		d := tmpl
 		d.name = qualified(junction, name)
-		d.config = append([]*node.Node(nil), tmpl.config...)
+		d.Config = append([]*node.Node(nil), tmpl.Config...)
 		deps = append(deps, d)
 	}
 	return deps, nil

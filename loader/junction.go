@@ -349,7 +349,7 @@ func (p *Project) subprojectLocked(ctx context.Context, name string, prov node.P
 // loadJunctionElement loads the element name of p that is expected to be
 // a junction: it returns the composed junction, or the target of a link.
 func (p *Project) loadJunctionElement(name string, prov node.Provenance) (*element.Element, *node.Node, error) {
-	if err := checkDepName(&loadDep{name: name, prov: prov}); err != nil {
+	if err := checkDepName(&loadDep{Dependency: element.Dependency{Prov: prov}, name: name}); err != nil {
 		return nil, nil, err
 	}
 	var fp fileParser
@@ -384,9 +384,9 @@ func (p *Project) loadJunctionElement(name string, prov node.Provenance) (*eleme
 	}
 	if len(deps) > 0 {
 		if kindName == "link" {
-			return nil, nil, node.Errorf(deps[0].prov, node.LinkForbiddenDependencies, "%s: dependencies are forbidden for 'link' elements", p.prefix()+name)
+			return nil, nil, node.Errorf(deps[0].Prov, node.LinkForbiddenDependencies, "%s: dependencies are forbidden for 'link' elements", p.prefix()+name)
 		}
-		return nil, nil, node.Errorf(deps[0].prov, node.InvalidJunction, "%s: dependencies are forbidden for 'junction' elements", p.prefix()+name)
+		return nil, nil, node.Errorf(deps[0].Prov, node.InvalidJunction, "%s: dependencies are forbidden for 'junction' elements", p.prefix()+name)
 	}
 	le := &loadElement{name: p.prefix() + name, local: name, proj: p, node: n, kind: k}
 	e, err := p.compose(le, k, &fp.parser)
@@ -836,9 +836,9 @@ func mergeSameTargets(le *loadElement) {
 			seen = make(map[*loadElement]*loadDep, len(le.deps))
 		}
 		if prev := seen[d.target]; prev != nil {
-			prev.typ |= d.typ
-			prev.strict = prev.strict || d.strict
-			prev.config = append(prev.config, d.config...)
+			prev.Type |= d.Type
+			prev.Strict = prev.Strict || d.Strict
+			prev.Config = append(prev.Config, d.Config...)
 			continue
 		}
 		seen[d.target] = d
