@@ -138,6 +138,8 @@ func (p *Project) Load(ctx context.Context, targets []string) (*Graph, error) {
 func (l *loader) work() {
 	var fp fileParser
 	defer fp.close()
+	var batch []*loadElement
+	var paths []string
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for {
@@ -148,30 +150,49 @@ func (l *loader) work() {
 			l.cond.Broadcast()
 			return
 		}
-		le := l.queue[len(l.queue)-1]
-		l.queue = l.queue[:len(l.queue)-1]
+		// Half the queue, up to a ring's worth, read ahead in one go:
+		// the rest is left to the other workers.
+		n := min(ringFiles, max(1, len(l.queue)/2))
+		batch = append(batch[:0], l.queue[len(l.queue)-n:]...)
+		clear(l.queue[len(l.queue)-n:])
+		l.queue = l.queue[:len(l.queue)-n]
 		l.mu.Unlock()
-		if err := l.ctx.Err(); err != nil {
-			le.err = err
-		} else {
-			le.err = l.loadFile(le, &fp)
+		paths = paths[:0]
+		for _, le := range batch {
+			paths = append(paths, le.path())
 		}
-		l.mu.Lock()
-		if le.err == nil {
-			for _, d := range le.deps {
-				d.target = l.requestIn(d.proj, d.local)
+		fp.reader.prefetch(paths)
+		for i, le := range batch {
+			if err := l.ctx.Err(); err != nil {
+				le.err = err
+			} else {
+				le.err = l.loadFile(le, paths[i], &fp)
 			}
-			if le.link != "" {
-				l.requestIn(le.linkProj, le.linkLocal)
+			l.mu.Lock()
+			if le.err == nil {
+				for _, d := range le.deps {
+					d.target = l.requestIn(d.proj, d.local)
+				}
+				if le.link != "" {
+					l.requestIn(le.linkProj, le.linkLocal)
+				}
+			} else {
+				l.failed = true
 			}
-		} else {
-			l.failed = true
-		}
-		l.busy--
-		if l.busy == 0 || len(l.queue) > 0 {
-			l.cond.Broadcast()
+			l.busy--
+			if l.busy == 0 || len(l.queue) > 0 {
+				l.cond.Broadcast()
+			}
+			if i < len(batch)-1 {
+				l.mu.Unlock()
+			}
 		}
 	}
+}
+
+// path is the file of le.
+func (le *loadElement) path() string {
+	return filepath.Join(le.proj.ElementPath, filepath.FromSlash(le.local))
 }
 
 // requestIn schedules the loading of element local of project proj, once;
@@ -200,9 +221,8 @@ func (l *loader) requestIn(proj *Project, local string) *loadElement {
 // The file's tree is temporary (fileParser.parseTemporary): the next file
 // loaded with fp reuses its memory. What the element keeps of it is copied
 // out, by extractDeps and compose.
-func (l *loader) loadFile(le *loadElement, fp *fileParser) error {
+func (l *loader) loadFile(le *loadElement, path string, fp *fileParser) error {
 	p := le.proj
-	path := filepath.Join(p.ElementPath, filepath.FromSlash(le.local))
 	n, err := fp.parseTemporary(le.name, path)
 	if err != nil {
 		return err
