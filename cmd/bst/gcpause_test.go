@@ -3,15 +3,17 @@ package main
 import (
 	"math"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
 
-// gcPercent reads the collector's setting without changing it.
+// gcPercent reads the collector's setting without changing it (setting
+// and restoring it would race with the pause's watcher).
 func gcPercent() int {
-	p := debug.SetGCPercent(-1)
-	debug.SetGCPercent(p)
-	return p
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
 }
 
 func TestPauseGCNestsAndRestores(t *testing.T) {
