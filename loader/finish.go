@@ -141,25 +141,36 @@ func (l *loader) hasLinksOrJunctions() bool {
 // offs[i], on all processors.
 func linkDependencies(order []*loadElement, offs []int) {
 	ptrs := make([]*element.Dependency, offs[len(order)])
+	inChunks(len(order), 512, func() func(i int) {
+		return func(i int) {
+			le, lo, hi := order[i], offs[i], offs[i+1]
+			le.el.Deps = ptrs[lo:hi:hi]
+			for j, d := range le.deps {
+				d.Element = d.target.el
+				le.el.Deps[j] = &d.Dependency
+			}
+		}
+	})
+}
+
+// inChunks calls a function for each of 0 to n-1, on all processors, in
+// chunks of chunk indexes taken in turn. Each goroutine gets its function
+// from newWorker, which can give it state of its own.
+func inChunks(n, chunk int, newWorker func() func(i int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	const chunk = 512
-	for range min(runtime.GOMAXPROCS(0), (len(order)+chunk-1)/chunk) {
+	for range min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			work := newWorker()
 			for {
-				start := int(next.Add(chunk)) - chunk
-				if start >= len(order) {
+				start := int(next.Add(int64(chunk))) - chunk
+				if start >= n {
 					return
 				}
-				for i := start; i < min(start+chunk, len(order)); i++ {
-					le, lo, hi := order[i], offs[i], offs[i+1]
-					le.el.Deps = ptrs[lo:hi:hi]
-					for j, d := range le.deps {
-						d.Element = d.target.el
-						le.el.Deps[j] = &d.Dependency
-					}
+				for i := start; i < min(start+chunk, n); i++ {
+					work(i)
 				}
 			}
 		}()
@@ -172,26 +183,10 @@ func linkDependencies(order []*loadElement, offs []int) {
 // has one.
 func checkElements(order []*loadElement) error {
 	errs := make([]error, len(order))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	const chunk = 64
-	for range min(runtime.GOMAXPROCS(0), (len(order)+chunk-1)/chunk) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var scratch []element.DependencyConfig
-			for {
-				start := int(next.Add(chunk)) - chunk
-				if start >= len(order) {
-					return
-				}
-				for i := start; i < min(start+chunk, len(order)); i++ {
-					errs[i] = checkElement(order[i], &scratch)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	inChunks(len(order), 64, func() func(i int) {
+		var scratch []element.DependencyConfig
+		return func(i int) { errs[i] = checkElement(order[i], &scratch) }
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -319,26 +314,10 @@ func cycleError(stack []dfsFrame, next *loadElement) error {
 // graph through the lists as they were.
 func sortDependencies(order []*loadElement) {
 	sorted := make([][]*loadDep, len(order))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	const chunk = 256
-	for range min(runtime.GOMAXPROCS(0), (len(order)+chunk-1)/chunk) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := sorter{marks: make([]uint32, len(order))}
-			for {
-				start := int(next.Add(chunk)) - chunk
-				if start >= len(order) {
-					return
-				}
-				for i := start; i < min(start+chunk, len(order)); i++ {
-					sorted[i] = s.sort(order[i])
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	inChunks(len(order), 256, func() func(i int) {
+		s := sorter{marks: make([]uint32, len(order))}
+		return func(i int) { sorted[i] = s.sort(order[i]) }
+	})
 	for i, le := range order {
 		le.deps = sorted[i]
 	}

@@ -78,27 +78,37 @@ func pauseGCUnder(limit int64) (resume func()) {
 // watchLiveHeap turns collection back on once the heap's objects pass
 // most bytes, until done is closed.
 func watchLiveHeap(most int64, done chan struct{}) {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	tick := time.NewTicker(gcPauseTick)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-tick.C:
-		}
-		metrics.Read(sample)
-		if sample[0].Value.Kind() != metrics.KindUint64 || sample[0].Value.Uint64() < uint64(most) {
-			continue
+	watchHeap(gcPauseTick, done, func(objects uint64) bool {
+		if objects < uint64(most) {
+			return false
 		}
 		gcPause.mu.Lock()
+		defer gcPause.mu.Unlock()
 		select {
 		case <-done: // resumed meanwhile
 		default:
 			debug.SetGCPercent(gcPause.percent)
 		}
-		gcPause.mu.Unlock()
-		return
+		return true
+	})
+}
+
+// watchHeap gives f the bytes of the heap's objects every tick, until f
+// returns true or done is closed.
+func watchHeap(tick time.Duration, done <-chan struct{}, f func(objects uint64) bool) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 && f(sample[0].Value.Uint64()) {
+			return
+		}
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -59,25 +58,15 @@ func watchHeapWhileLoading() (stop func()) {
 		return func() {}
 	}
 	done := make(chan struct{})
-	go func() {
-		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			metrics.Read(sample)
-			if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() >= hugeHeapFrom {
-				if hugeMapped.CompareAndSwap(false, true) {
-					adviseHugeBlock(size)
-				}
-				return
-			}
+	go watchHeap(2*time.Millisecond, done, func(objects uint64) bool {
+		if objects < hugeHeapFrom {
+			return false
 		}
-	}()
+		if hugeMapped.CompareAndSwap(false, true) {
+			adviseHugeBlock(size)
+		}
+		return true
+	})
 	return sync.OnceFunc(func() { close(done) })
 }
 
