@@ -18,13 +18,15 @@ type fileReader struct {
 	buf  []byte
 	dirs map[string]int // open directories, by path
 	// Files read ahead through a ring (see prefetch), by path, and the
-	// ring; ringTried is set once one was asked for.
-	ring      *uring
-	ringTried bool
-	fetched   []string
-	results   [ringFiles]ringRead
-	dirFDs    []int
-	bases     []string
+	// ring; ringTried is set once one was asked for, ringBroken once the
+	// ring failed.
+	ring       *uring
+	ringTried  bool
+	ringBroken bool
+	fetched    []string
+	results    [ringFiles]ringRead
+	dirFDs     []int
+	bases      []string
 }
 
 // maxDirs bounds the directories a fileReader keeps open.
@@ -87,7 +89,7 @@ func (r *fileReader) prefetch(paths []string) {
 	if !r.ringTried {
 		r.ringTried, r.ring = true, newURing()
 	}
-	if r.ring == nil {
+	if r.ring == nil || r.ringBroken {
 		return
 	}
 	r.dirFDs, r.bases = r.dirFDs[:0], r.bases[:0]
@@ -100,8 +102,9 @@ func (r *fileReader) prefetch(paths []string) {
 		r.dirFDs, r.bases = append(r.dirFDs, dfd), append(r.bases, base)
 	}
 	if err := r.ring.readAll(r.dirFDs, r.bases, r.results[:len(paths)]); err != nil {
-		r.ring.close()
-		r.ring = nil
+		// Read one by one from now on. The ring stays until close:
+		// operations still in flight use its buffers.
+		r.ringBroken = true
 		return
 	}
 	r.fetched = append(r.fetched, paths...)

@@ -213,7 +213,9 @@ type ringRead struct {
 }
 
 // readAll opens, reads and closes the files base[i] in the directories
-// dirs[i] (descriptors), at most ringFiles of them, and fills out[i].
+// dirs[i] (descriptors), at most ringFiles of them, and fills out[i]. On
+// error some operations may still be in flight: the ring, with the
+// buffers and names they use, must then be kept until it is closed.
 func (r *uring) readAll(dirs []int, bases []string, out []ringRead) error {
 	n := len(bases)
 	size := 0
@@ -244,10 +246,11 @@ func (r *uring) readAll(dirs []int, bases []string, out []ringRead) error {
 	submit := want
 	for done := 0; done < want; {
 		got, _, errno := syscall.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(submit), uintptr(want-done), enterGetEvents, 0, 0)
-		if errno == syscall.EINTR {
-			continue
-		}
-		if errno != 0 {
+		switch errno {
+		case 0:
+		case syscall.EINTR, syscall.EAGAIN, syscall.EBUSY:
+			continue // interrupted, or short of resources for a moment
+		default:
 			return errno
 		}
 		submit -= int(got)
