@@ -2,10 +2,8 @@ package element
 
 import (
 	"crypto/sha256"
-	"encoding"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"runtime"
 	"slices"
@@ -15,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/bstgo/bst/element/internal/sha256lanes"
 	"github.com/bstgo/bst/loader/node"
 )
 
@@ -122,7 +121,7 @@ func ComputeKeys(kc KeyContext, elements []*Element) {
 	}
 	w := g.workers[0]
 	for i := range g.listed {
-		w.computeKeys(int32(i))
+		w.computeKeysPrinted(int32(i))
 	}
 }
 
@@ -413,8 +412,12 @@ func (g *keyGraph) levels() [][]int32 {
 // processors when there are enough of them.
 func (g *keyGraph) processLevel(level []int32, keys bool) {
 	forChunks(g.workers, len(level), 32, func(w *keyWorker, lo, hi int) {
-		for _, i := range level[lo:hi] {
-			w.process(i, keys)
+		chunk := level[lo:hi]
+		for _, i := range chunk {
+			w.process(i)
+		}
+		if keys {
+			w.computeKeys(chunk)
 		}
 	})
 }
@@ -435,59 +438,166 @@ type keyWorker struct {
 	// The environment encoded last.
 	lastEnv    envIdentity
 	lastEnvEnc []byte
-	// Hashes reused from one element to the next, and their states'
-	// encodings.
-	weakHash, strictHash hash.Hash
-	state                []byte
+	// The preimages of a chunk of elements, hashed together, and what
+	// is being computed for each.
+	weakBatch, strictBatch sha256lanes.Batch
+	pending                []pendingKeys
 }
 
-// process computes node i's run scope and, when keys is set, its keys;
-// its dependencies must have been processed. An external node's keys are
-// the ones it has.
-func (w *keyWorker) process(i int32, keys bool) {
+// pendingKeys is an element whose preimages are in a worker's batches.
+type pendingKeys struct {
+	node         int32
+	weak, strict int // its messages in the batches
+	weakKeyAt    int // where the strict preimage's weak key goes
+}
+
+// process computes node i's run scope; its dependencies must have been
+// processed. An external node's keys are the ones it has.
+func (w *keyWorker) process(i int32) {
 	n := &w.g.nodes[i]
 	n.run = w.runScope(i)
 	if !n.compute {
 		w.g.setKeys(i, n.e.Keys)
-	} else if keys {
-		w.computeKeys(i)
 	}
 }
 
-// computeKeys computes the keys of node i, whose dependencies have their
-// run scopes and keys.
-func (w *keyWorker) computeKeys(i int32) {
+// computeKeys computes the keys of nodes, whose dependencies have their
+// run scopes and keys, hashing their preimages together: first all weak
+// keys, then all strict keys, which contain the weak ones.
+func (w *keyWorker) computeKeys(nodes []int32) {
 	g := w.g
-	n := &g.nodes[i]
-	e := n.e
+	w.weakBatch.Reset()
+	w.strictBatch.Reset()
+	w.pending = w.pending[:0]
+	for _, i := range nodes {
+		if !g.nodes[i].compute {
+			continue
+		}
+		e := g.nodes[i].e
+		e.Keys = Keys{}
+		if !e.SourcesResolved() {
+			continue
+		}
+		p := w.sharedStart(i)
+		if p != nil && !p.ok {
+			continue
+		}
+		weak, strict := w.weakBatch.Begin(), w.strictBatch.Begin()
+		strictStart := len(strict)
+		var ok bool
+		if p == nil {
+			weak, strict = appendKeyPrefix(weak), appendKeyPrefix(strict)
+			weak, strict, ok = w.appendPreimages(i, nil, weak, strict)
+		} else {
+			weak, strict, ok = w.appendPreimages(i, p, weak, strict)
+		}
+		if !ok {
+			continue // the batches drop what was begun
+		}
+		strict = append(strict, `,"weak-cache-key":"`...)
+		at := len(strict)
+		strict = append(strict, unknownKey...)
+		strict = append(strict, `"}`...)
+		pk := pendingKeys{node: i, weakKeyAt: at - strictStart}
+		if p == nil {
+			pk.weak, pk.strict = w.weakBatch.End(weak, nil), w.strictBatch.End(strict, nil)
+		} else {
+			pk.weak, pk.strict = w.weakBatch.End(weak, &p.weak), w.strictBatch.End(strict, &p.strict)
+		}
+		w.pending = append(w.pending, pk)
+	}
+	if len(w.pending) == 0 {
+		return
+	}
+	w.weakBatch.Run()
+	for _, pk := range w.pending {
+		e := g.nodes[pk.node].e
+		sum := w.weakBatch.Sum(pk.weak)
+		hex.Encode(w.strictBatch.Bytes(pk.strict)[pk.weakKeyAt:], sum[:])
+		e.Keys.Weak = hexKey(&sum)
+	}
+	w.strictBatch.Run()
+	for _, pk := range w.pending {
+		e := g.nodes[pk.node].e
+		sum := w.strictBatch.Sum(pk.strict)
+		e.Keys.Strict = hexKey(&sum)
+		if g.kc.Strict {
+			e.Keys.Strong = e.Keys.Strict
+		}
+		g.setKeys(pk.node, e.Keys)
+	}
+}
+
+// unknownKey holds a key's place until it is known.
+var unknownKey = strings.Repeat("0", 64)
+
+// hexKey returns a digest as a key, in hexadecimal.
+func hexKey(sum *[sha256.Size]byte) string {
+	// Encoded on the stack and copied once into the string.
+	var digits [2 * sha256.Size]byte
+	hex.Encode(digits[:], sum[:])
+	return string(digits[:])
+}
+
+// computeKeysPrinted computes node i's keys as computeKeys does, one
+// preimage at a time and in full, printing each.
+func (w *keyWorker) computeKeysPrinted(i int32) {
+	g := w.g
+	e := g.nodes[i].e
 	e.Keys = Keys{}
 	if !e.SourcesResolved() {
 		return
 	}
+	weak, strict, ok := w.appendPreimages(i, nil, appendKeyPrefix(w.weak[:0]), appendKeyPrefix(w.strict[:0]))
+	w.weak, w.strict = weak, strict
+	if !ok {
+		return
+	}
+	e.Keys.Weak = g.hashKey(e, "weak", weak)
+	strict = append(strict, `,"weak-cache-key":"`...)
+	strict = append(append(strict, e.Keys.Weak...), `"}`...)
+	e.Keys.Strict = g.hashKey(e, "strict", strict)
+	if g.kc.Strict {
+		e.Keys.Strong = e.Keys.Strict
+	}
+	g.setKeys(i, e.Keys)
+	w.strict = strict
+}
+
+// sharedStart returns the prefixState node i's preimages start with, or
+// nil when they are hashed whole. The first build dependency's run
+// scope starts the list and is the same for every element with that
+// first build dependency: its part of the preimages is hashed once,
+// unless the weak key names some dependencies with their weak keys
+// (strict dependencies, kinds that rebuild strictly: few).
+func (w *keyWorker) sharedStart(i int32) *prefixState {
+	n := &w.g.nodes[i]
+	if len(n.buildDeps) == 0 || n.e.Plugin.Flags().StrictRebuild || len(n.strictDeps) > 0 {
+		return nil
+	}
+	return w.g.prefix(w, n.buildDeps[0])
+}
+
+// appendPreimages appends node i's weak and strict preimages, from their
+// first dependency (or, when p is set, from the dependency after p's
+// run scope) to the end of the weak one and up to "weak-cache-key" in the
+// strict one. ok is false when a dependency has no keys.
+func (w *keyWorker) appendPreimages(i int32, p *prefixState, weak, strict []byte) (_, _ []byte, ok bool) {
+	g := w.g
+	n := &g.nodes[i]
+	e := n.e
 	strictRebuild := e.Plugin.Flags().StrictRebuild
-	weak := appendKeyPrefix(w.weak[:0])
-	strict := appendKeyPrefix(w.strict[:0])
 	// The build scope: the run scopes of the build dependencies, merged,
 	// without the element itself.
 	w.gen++
 	first := true
 	deps := n.buildDeps
-	// The first build dependency's run scope starts the list, and is the
-	// same for every element with that first build dependency: its part
-	// of the preimages is hashed once (see prefixState), unless preimages
-	// are printed or the weak key names some dependencies with their weak
-	// keys (strict dependencies, kinds that rebuild strictly: few).
-	var p *prefixState
-	if len(deps) > 0 && g.kc.Debug == nil && !strictRebuild && len(n.strictDeps) == 0 {
+	if p != nil {
 		b := deps[0]
-		p = g.prefix(w, b)
-		if !p.ok {
-			return
-		}
 		for _, x := range g.nodes[b].run {
 			w.stamp[x] = w.gen
 		}
-		weak, strict, first, deps = weak[:0], strict[:0], false, deps[1:]
+		first, deps = false, deps[1:]
 	}
 	for _, b := range deps {
 		for _, x := range g.nodes[b].run {
@@ -496,7 +606,7 @@ func (w *keyWorker) computeKeys(i int32) {
 			}
 			w.stamp[x] = w.gen
 			if !g.spans[x].ok {
-				return
+				return weak, strict, false
 			}
 			if !first {
 				weak = append(weak, ',')
@@ -514,23 +624,8 @@ func (w *keyWorker) computeKeys(i int32) {
 	}
 	w.base = w.appendBase(append(w.base[:0], "],"...), e)
 	weak = append(append(weak, w.base...), '}')
-	if p != nil {
-		e.Keys.Weak = w.hashFrom(&w.weakHash, p.weak, weak)
-	} else {
-		e.Keys.Weak = g.hashKey(e, "weak", weak)
-	}
-	strict = append(append(strict, w.base...), `,"weak-cache-key":"`...)
-	strict = append(append(strict, e.Keys.Weak...), `"}`...)
-	if p != nil {
-		e.Keys.Strict = w.hashFrom(&w.strictHash, p.strict, strict)
-	} else {
-		e.Keys.Strict = g.hashKey(e, "strict", strict)
-	}
-	if g.kc.Strict {
-		e.Keys.Strong = e.Keys.Strict
-	}
-	g.setKeys(i, e.Keys)
-	w.weak, w.strict = weak, strict
+	strict = append(strict, w.base...)
+	return weak, strict, true
 }
 
 // appendKeyPrefix opens a preimage, up to its first dependency.
@@ -580,16 +675,16 @@ func (w *keyWorker) runScope(i int32) []int32 {
 	return append(out, i)
 }
 
-// prefixState holds the SHA-256 states, encoded, of the start of the
-// preimages of the elements whose first build dependency is one node:
-// the prefix and that node's run scope, as weak (names only) and strict
-// fragments. Elements of a project share first build dependencies (a
-// base system, a toolchain stack), so each such start is hashed once
-// rather than once per element. ok is false when a fragment has no key.
+// prefixState holds the SHA-256 states of the start of the preimages of
+// the elements whose first build dependency is one node: the prefix and
+// that node's run scope, as weak (names only) and strict fragments.
+// Elements of a project share first build dependencies (a base system, a
+// toolchain stack), so each such start is hashed once rather than once
+// per element. ok is false when a fragment has no key.
 type prefixState struct {
 	once         sync.Once
 	ok           bool
-	weak, strict []byte
+	weak, strict sha256lanes.State
 }
 
 // prefix returns node b's prefixState, hashing it on first use. The
@@ -620,6 +715,9 @@ func (g *keyGraph) prefix(w *keyWorker, b int32) *prefixState {
 		weak, strict := w.weak[:0], w.strict[:0]
 		if from == nil {
 			weak, strict = appendKeyPrefix(weak), appendKeyPrefix(strict)
+			p.weak, p.strict = sha256lanes.New(), sha256lanes.New()
+		} else {
+			p.weak, p.strict = from.weak, from.strict
 		}
 		for k, x := range run[start:] {
 			if k > 0 || from != nil {
@@ -629,65 +727,18 @@ func (g *keyGraph) prefix(w *keyWorker, b int32) *prefixState {
 			weak = append(append(weak, g.head(x)...), ']')
 			strict = append(strict, g.strictFragment(x)...)
 		}
-		if from == nil {
-			p.weak = hashState(&w.weakHash, nil, weak)
-			p.strict = hashState(&w.strictHash, nil, strict)
-		} else {
-			p.weak = hashState(&w.weakHash, from.weak, weak)
-			p.strict = hashState(&w.strictHash, from.strict, strict)
-		}
+		p.weak.Write(weak)
+		p.strict.Write(strict)
 		w.weak, w.strict = weak, strict
 	})
 	return p
-}
-
-// hashState returns the encoded state of a SHA-256 that has hashed b
-// after what the encoded state from holds (nothing when nil), using *h as
-// scratch.
-func hashState(h *hash.Hash, from, b []byte) []byte {
-	restoreHash(h, from)
-	(*h).Write(b)
-	st, err := (*h).(encoding.BinaryAppender).AppendBinary(nil)
-	if err != nil {
-		panic(fmt.Sprintf("element: encoding a SHA-256 state: %v", err)) // cannot happen
-	}
-	return st
-}
-
-// restoreHash sets *h, made on first use, to the encoded state, or to a
-// fresh hash when state is nil.
-func restoreHash(h *hash.Hash, state []byte) {
-	if *h == nil {
-		*h = sha256.New()
-	}
-	if state == nil {
-		(*h).Reset()
-	} else if err := (*h).(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
-		panic(fmt.Sprintf("element: restoring a SHA-256 state: %v", err)) // cannot happen
-	}
-}
-
-// hashFrom returns the hex SHA-256 of a preimage whose start is hashed in
-// state and whose rest is b.
-func (w *keyWorker) hashFrom(h *hash.Hash, state, b []byte) string {
-	restoreHash(h, state)
-	(*h).Write(b)
-	var sum [sha256.Size]byte
-	(*h).Sum(sum[:0])
-	var digits [2 * sha256.Size]byte
-	hex.Encode(digits[:], sum[:])
-	return string(digits[:])
 }
 
 // hashKey returns the hex SHA-256 of a preimage, printing it when
 // debugging.
 func (g *keyGraph) hashKey(e *Element, which string, pre []byte) string {
 	sum := sha256.Sum256(pre)
-	// Encoded on the stack and copied once into the string: one
-	// allocation per key rather than two (there are two keys per element).
-	var digits [2 * sha256.Size]byte
-	hex.Encode(digits[:], sum[:])
-	key := string(digits[:])
+	key := hexKey(&sum)
 	if g.kc.Debug != nil {
 		fmt.Fprintf(g.kc.Debug, "[cachekey] %s %s %s\n%s\n", e.FullName, which, key, pre)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bstgo/bst/element/internal/sha256lanes"
 	"github.com/bstgo/bst/loader/node"
 )
 
@@ -278,6 +279,17 @@ func dedupEnv(e *Element) {
 }
 
 func TestComputeKeysMatchesDictionary(t *testing.T) {
+	for _, generic := range []bool{false, true} {
+		t.Run(fmt.Sprintf("generic=%v", generic), func(t *testing.T) {
+			defer sha256lanes.UseGeneric(generic)()
+			testComputeKeysMatchesDictionary(t)
+		})
+	}
+}
+
+// testComputeKeysMatchesDictionary checks ComputeKeys against
+// referenceKeys over random graphs.
+func testComputeKeysMatchesDictionary(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
 	for round := 0; round < 40; round++ {
 		els := keyTestGraph(r, 80)
