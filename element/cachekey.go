@@ -153,8 +153,11 @@ type keyGraph struct {
 	spans    []fragSpan
 	weakEnds []byte
 
-	// prefixes[i] holds the hash states of the preimages' start when
-	// node i is an element's first build dependency (see prefixState).
+	// prefixes[prefixOf[i]] holds the hash states of the preimages'
+	// start when node i is an element's first build dependency (see
+	// prefixState); prefixOf[i] is -1 for the nodes that never are, nor
+	// lead to one through their first runtime dependencies.
+	prefixOf []int32
 	prefixes []prefixState
 }
 
@@ -253,12 +256,18 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		// The chunk's lists share one allocation rather than one each.
 		total := 0
 		for i := lo; i < hi; i++ {
-			total += 3 * len(g.nodes[i].e.Deps)
+			for _, d := range g.nodes[i].e.Deps {
+				for _, listed := range [3]bool{d.Type&DepBuild != 0, d.Type&DepRuntime != 0, d.Strict} {
+					if listed {
+						total++
+					}
+				}
+			}
 		}
 		slab := make([]int32, 0, total)
 		for i := lo; i < hi; i++ {
 			n := &g.nodes[i]
-			lists := slab[len(slab) : len(slab) : len(slab)+3*len(n.e.Deps)]
+			lists := slab[len(slab):len(slab):cap(slab)]
 			idx := depIdx[depOff[i]:depOff[i+1]]
 			for k, d := range n.e.Deps {
 				if d.Type&DepBuild != 0 {
@@ -295,7 +304,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 			appendHead(g.frags[off:off], g.nodes[i].e)
 		}
 	})
-	g.prefixes = make([]prefixState, len(g.nodes))
+	g.placePrefixes()
 	project := ""
 	for i := range g.nodes {
 		if p := g.nodes[i].e.Project; p != project || i == 0 {
@@ -308,6 +317,33 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		}
 	}
 	return g
+}
+
+// placePrefixes gives a prefixState to each node that starts the build
+// scope of an element to compute, and to those that start the run scopes
+// of those (see prefix): only they are ever used, and a dense array of
+// them is touched less than one for every node.
+func (g *keyGraph) placePrefixes() {
+	g.prefixOf = make([]int32, len(g.nodes))
+	for i := range g.prefixOf {
+		g.prefixOf[i] = -1
+	}
+	count := int32(0)
+	for i := range g.listed {
+		if len(g.nodes[i].buildDeps) == 0 {
+			continue
+		}
+		for b := g.nodes[i].buildDeps[0]; g.prefixOf[b] < 0; {
+			g.prefixOf[b] = count
+			count++
+			rd := g.nodes[b].runDeps
+			if len(rd) == 0 {
+				break
+			}
+			b = rd[0]
+		}
+	}
+	g.prefixes = make([]prefixState, count)
 }
 
 // appendHead appends `["project","name"`, the head of e's fragments.
@@ -463,12 +499,11 @@ func (w *keyWorker) process(i int32) {
 
 // computeKeys computes the keys of nodes, whose dependencies have their
 // run scopes and keys, hashing their preimages together: first all weak
-// keys, then all strict keys, which contain the weak ones.
+// keys, then all strict keys, which contain the weak ones. The batches
+// are hashed whenever they hold batchBytes, so that they stay in the
+// processor's cache from written to hashed.
 func (w *keyWorker) computeKeys(nodes []int32) {
 	g := w.g
-	w.weakBatch.Reset()
-	w.strictBatch.Reset()
-	w.pending = w.pending[:0]
 	for _, i := range nodes {
 		if !g.nodes[i].compute {
 			continue
@@ -505,10 +540,30 @@ func (w *keyWorker) computeKeys(nodes []int32) {
 			pk.weak, pk.strict = w.weakBatch.End(weak, &p.weak), w.strictBatch.End(strict, &p.strict)
 		}
 		w.pending = append(w.pending, pk)
+		if w.weakBatch.Len()+w.strictBatch.Len() >= batchBytes {
+			w.hashPending()
+		}
 	}
-	if len(w.pending) == 0 {
-		return
+	w.hashPending()
+}
+
+// batchBytes is how much preimage a worker batches before hashing it.
+const batchBytes = 256 << 10
+
+// hashPending hashes the preimages in the batches and records the keys.
+func (w *keyWorker) hashPending() {
+	if len(w.pending) > 0 {
+		w.hashBatches()
 	}
+	w.weakBatch.Reset()
+	w.strictBatch.Reset()
+	w.pending = w.pending[:0]
+}
+
+// hashBatches hashes the batches: the weak keys first, written into the
+// strict preimages, then the strict keys.
+func (w *keyWorker) hashBatches() {
+	g := w.g
 	w.weakBatch.Run()
 	for _, pk := range w.pending {
 		e := g.nodes[pk.node].e
@@ -695,7 +750,7 @@ type prefixState struct {
 // along a chain of runtime dependencies each state costs the hashing of
 // what the chain adds, not of the whole scope again.
 func (g *keyGraph) prefix(w *keyWorker, b int32) *prefixState {
-	p := &g.prefixes[b]
+	p := &g.prefixes[g.prefixOf[b]]
 	p.once.Do(func() {
 		run := g.nodes[b].run
 		var from *prefixState

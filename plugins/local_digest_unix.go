@@ -115,6 +115,13 @@ func (t *digestTree) add(d *digestDir, parent, name string, mode os.FileMode) er
 	return nil
 }
 
+// readBuffers holds the buffers files are read through: a project's local
+// sources are many small trees, each hashed on every core.
+var readBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 64<<10)
+	return &b
+}}
+
 // hashFiles reads and hashes every file of the tree, on every core.
 func (t *digestTree) hashFiles() error {
 	workers := runtime.GOMAXPROCS(0)
@@ -132,7 +139,8 @@ func (t *digestTree) hashFiles() error {
 		go func() {
 			defer wg.Done()
 			h := sha256.New()
-			buf := make([]byte, 64<<10)
+			buf := readBuffers.Get().(*[]byte)
+			defer readBuffers.Put(buf)
 			for {
 				mu.Lock()
 				if next == len(t.files) || first != nil {
@@ -142,7 +150,7 @@ func (t *digestTree) hashFiles() error {
 				f := t.files[next]
 				next++
 				mu.Unlock()
-				if err := f.hash(h, buf); err != nil {
+				if err := f.hash(h, *buf); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err

@@ -65,7 +65,8 @@ func (l *Lookup) Status(e *element.Element) Status {
 	// Most elements have no artifact at all: the names say so before a
 	// ref is made.
 	if len(names) == 0 || !names[cas.NormalName(e.Name)] {
-		l.status[e] = s
+		// Not remembered: this answer costs no more than looking it up,
+		// and a show of a large project asks it of every element.
 		return s
 	}
 	if ref := Ref(e); ref != "" {
@@ -110,10 +111,17 @@ func (l *Lookup) State(e *element.Element, sc *element.ScopeCache) string {
 	}
 	// A direct build dependency not cached answers without the whole
 	// build scope (the common case: an empty cache).
+	builds := false
 	for _, d := range e.Deps {
-		if d.Type&element.DepBuild != 0 && l.Status(d.Element) != Cached {
-			return "waiting"
+		if d.Type&element.DepBuild != 0 {
+			if l.Status(d.Element) != Cached {
+				return "waiting"
+			}
+			builds = true
 		}
+	}
+	if !builds {
+		return "buildable" // an empty build scope
 	}
 	for _, d := range sc.BuildScope(e) {
 		if l.Status(d) != Cached {

@@ -54,6 +54,10 @@ func (b *Batch) End(buf []byte, from *State) int {
 	return len(b.msgs) - 1
 }
 
+// Len returns the size of the batch's buffer: its messages and the room
+// around them.
+func (b *Batch) Len() int { return len(b.buf) }
+
 // Bytes returns message i as written, to change in place before Run.
 func (b *Batch) Bytes(i int) []byte {
 	m := &b.msgs[i]
