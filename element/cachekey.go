@@ -2,6 +2,7 @@ package element
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -101,13 +102,15 @@ type KeyContext struct {
 // Dependencies with ScopeAll). Source keys must be loaded already.
 // Dependencies that are not in elements keep the keys they have, and
 // count as inputs. ComputeKeys writes the elements' Keys, so nothing may
-// read or write those meanwhile.
+// read or write those meanwhile; calls to ComputeKeys run one at a time.
 //
 // Elements that do not depend on each other are computed in parallel,
 // level by level (an element's level is above all its dependencies'),
 // unless kc.Debug is set: keys are then computed one at a time, in the
 // order of elements, so that the preimages are printed in that order.
 func ComputeKeys(kc KeyContext, elements []*Element) {
+	computing.Lock()
+	defer computing.Unlock()
 	g := newKeyGraph(kc, elements)
 	levels := g.levels()
 	if kc.Debug == nil {
@@ -129,6 +132,7 @@ func ComputeKeys(kc KeyContext, elements []*Element) {
 // dependencies as indexes, and what is known of each so far.
 type keyGraph struct {
 	kc    KeyContext
+	id    uint32 // its number, in the keySlots of its elements
 	nodes []keyNode
 	// listed are the nodes of the elements to compute, in their order.
 	// The nodes after them are the dependencies that are not listed,
@@ -139,19 +143,18 @@ type keyGraph struct {
 
 	workers []*keyWorker // one per processor
 
-	// Each node's fragments, the pieces of its reverse dependencies'
-	// preimages that name it, are kept in dense blocks: its head
-	// `["project","name"` followed by `,"<strict key>"]` in frags from
-	// spans[i].off (a multiple of 64, so that a fragment spans as few cache
-	// lines as it can), spans[i].head long for the head, and `,"<weak key>"]`
-	// in weakEnds, keyEndLen bytes per node. The keys are written once
-	// known, and spans[i].ok is set then. What is read of a node for every
-	// preimage naming it is in its span, to be read with one cache miss. Keeping them dense, rather than behind
-	// each element, saves cache misses: a key's preimage lists dozens of
-	// dependencies, and there are hundreds of thousands of keys.
-	frags    []byte
-	spans    []fragSpan
-	weakEnds []byte
+	// Each node's fragment, the piece of its reverse dependencies'
+	// preimages that names it, is a record in frags, at 64 times
+	// slots[i] (so that it spans as few cache lines as it can): a
+	// 4-byte header, the head `["project","name"`, then `,"<strict
+	// key>"]` once known. The header holds the head's length and, in its
+	// top bit, whether the key is written. Everything read of a node for
+	// each preimage naming it is in its record, to be read with one cache
+	// miss: a key's preimage lists dozens of dependencies, and there are
+	// hundreds of thousands of keys. A weak key, needed only for strict
+	// dependencies, is read from the element.
+	frags []byte
+	slots []uint32
 
 	// prefixes[prefixOf[i]] holds the hash states of the preimages'
 	// start when node i is an element's first build dependency (see
@@ -174,28 +177,40 @@ type keyNode struct {
 	run []int32
 }
 
-// fragSpan locates a node's fragment in keyGraph.frags.
-type fragSpan struct {
-	off  int
-	head int32 // length of the head
-	ok   bool  // the keys are written
+// The header of a fragment record.
+const (
+	fragHeader = 4
+	fragKeyed  = 1 << 31 // the key is written; the rest is the head's length
+)
+
+// computing serializes ComputeKeys: an element's keySlot names the node
+// of the one graph computing with it.
+var (
+	computing sync.Mutex
+	graphs    uint32 // graphs made so far, under computing
+)
+
+// keySlot is an element's node in the keyGraph numbered graph.
+type keySlot struct {
+	graph uint32
+	node  int32
 }
 
 // keyEndLen is the length of a fragment's key part, `,"<key>"]`.
 const keyEndLen = len(`,"`) + 64 + len(`"]`)
 
 func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
-	g := &keyGraph{kc: kc, fatal: map[string][]byte{}}
-	index := make(map[*Element]int32, len(elements))
+	graphs++
+	g := &keyGraph{kc: kc, fatal: map[string][]byte{}, id: graphs}
 	g.nodes = make([]keyNode, 0, len(elements))
 	add := func(e *Element, compute bool) int32 {
 		i := int32(len(g.nodes))
-		index[e] = i
+		e.keySlot = keySlot{graph: g.id, node: i}
 		g.nodes = append(g.nodes, keyNode{e: e, compute: compute})
 		return i
 	}
 	for _, e := range elements {
-		if _, dup := index[e]; !dup {
+		if _, dup := g.index(e); !dup {
 			add(e, true)
 		}
 	}
@@ -217,7 +232,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	forChunks(g.workers, len(g.nodes), 1024, func(_ *keyWorker, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for k, d := range g.nodes[i].e.Deps {
-				x, ok := index[d.Element]
+				x, ok := g.index(d.Element)
 				if !ok {
 					x = -1
 					missing.Store(true)
@@ -238,7 +253,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 				if i < g.listed && depIdx[at] >= 0 {
 					continue
 				}
-				x, ok := index[d.Element]
+				x, ok := g.index(d.Element)
 				if !ok {
 					x = add(d.Element, false)
 				}
@@ -251,7 +266,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	}
 	// Link the dependencies and size the fragments, on all processors:
 	// this reads every element once, from all over memory.
-	g.spans = make([]fragSpan, len(g.nodes)+1)
+	g.slots = make([]uint32, len(g.nodes)+1)
 	forChunks(g.workers, len(g.nodes), 256, func(w *keyWorker, lo, hi int) {
 		// The chunk's lists share one allocation rather than one each.
 		total := 0
@@ -289,19 +304,18 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 			n.buildDeps, n.runDeps, n.strictDeps = lists[:nb:nb], lists[nb:nr:nr], lists[nr:len(lists):len(lists)]
 			slab = slab[:len(slab)+len(lists)]
 			w.base = appendHead(w.base[:0], n.e)
-			g.spans[i].head = int32(len(w.base))
-			g.spans[i+1].off = (len(w.base) + keyEndLen + 63) &^ 63 // a size, for now
+			g.slots[i+1] = uint32((fragHeader + len(w.base) + keyEndLen + 63) / 64) // a size, for now
 		}
 	})
 	for i := range g.nodes {
-		g.spans[i+1].off += g.spans[i].off
+		g.slots[i+1] += g.slots[i]
 	}
-	g.frags = make([]byte, g.spans[len(g.nodes)].off)
-	g.weakEnds = make([]byte, len(g.nodes)*keyEndLen)
+	g.frags = make([]byte, 64*int(g.slots[len(g.nodes)]))
 	forChunks(g.workers, len(g.nodes), 256, func(_ *keyWorker, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			off := g.spans[i].off
-			appendHead(g.frags[off:off], g.nodes[i].e)
+			off := 64 * int(g.slots[i])
+			head := appendHead(g.frags[off+fragHeader:off+fragHeader], g.nodes[i].e)
+			binary.LittleEndian.PutUint32(g.frags[off:], uint32(len(head)))
 		}
 	})
 	g.placePrefixes()
@@ -379,34 +393,36 @@ func forChunks(workers []*keyWorker, n, chunk int, fn func(w *keyWorker, lo, hi 
 	wg.Wait()
 }
 
-// head returns `["project","name"` of node i.
-func (g *keyGraph) head(i int32) []byte {
-	sp := g.spans[i]
-	return g.frags[sp.off : sp.off+int(sp.head)]
+// index returns e's node, if it has one.
+func (g *keyGraph) index(e *Element) (int32, bool) {
+	if e.keySlot.graph != g.id {
+		return 0, false
+	}
+	return e.keySlot.node, true
 }
 
-// strictFragment returns `["project","name","<strict key>"]` of node i.
-func (g *keyGraph) strictFragment(i int32) []byte {
-	sp := g.spans[i]
-	return g.frags[sp.off : sp.off+int(sp.head)+keyEndLen]
+// fragment returns node i's record: whether its key is known, its head
+// `["project","name"` and, when known, `["project","name","<strict
+// key>"]`.
+func (g *keyGraph) fragment(i int32) (ok bool, head, strict []byte) {
+	off := 64 * int(g.slots[i])
+	h := binary.LittleEndian.Uint32(g.frags[off:])
+	n := int(h &^ fragKeyed)
+	rec := g.frags[off+fragHeader:]
+	return h&fragKeyed != 0, rec[:n:n], rec[: n+keyEndLen : n+keyEndLen]
 }
 
-// weakKeyEnd returns `,"<weak key>"]` of node i.
-func (g *keyGraph) weakKeyEnd(i int32) []byte {
-	return g.weakEnds[int(i)*keyEndLen : int(i+1)*keyEndLen]
-}
-
-// setKeys records node i's keys in its fragments. Keys are 64 hex
-// digits: an external dependency with anything else counts as having no
-// keys.
+// setKeys records node i's keys in its fragment. Keys are 64 hex digits:
+// an external dependency with anything else counts as having no keys.
 func (g *keyGraph) setKeys(i int32, k Keys) {
 	if len(k.Weak) != 64 || len(k.Strict) != 64 {
 		return
 	}
-	end := g.spans[i].off + int(g.spans[i].head)
+	off := 64 * int(g.slots[i])
+	h := binary.LittleEndian.Uint32(g.frags[off:])
+	end := off + fragHeader + int(h)
 	appendKeyEnd(g.frags[end:end], k.Strict)
-	appendKeyEnd(g.weakEnds[int(i)*keyEndLen:int(i)*keyEndLen], k.Weak)
-	g.spans[i].ok = true
+	binary.LittleEndian.PutUint32(g.frags[off:], h|fragKeyed)
 }
 
 // levels groups the nodes by level: a node's dependencies are all in
@@ -660,7 +676,8 @@ func (w *keyWorker) appendPreimages(i int32, p *prefixState, weak, strict []byte
 				continue
 			}
 			w.stamp[x] = w.gen
-			if !g.spans[x].ok {
+			ok, head, frag := g.fragment(x)
+			if !ok {
 				return weak, strict, false
 			}
 			if !first {
@@ -668,13 +685,13 @@ func (w *keyWorker) appendPreimages(i int32, p *prefixState, weak, strict []byte
 				strict = append(strict, ',')
 			}
 			first = false
-			weak = append(weak, g.head(x)...)
+			weak = append(weak, head...)
 			if strictRebuild || slices.Contains(n.strictDeps, x) {
-				weak = append(weak, g.weakKeyEnd(x)...)
+				weak = appendKeyEnd(weak, g.nodes[x].e.Keys.Weak)
 			} else {
 				weak = append(weak, ']')
 			}
-			strict = append(strict, g.strictFragment(x)...)
+			strict = append(strict, frag...)
 		}
 	}
 	w.base = w.appendBase(append(w.base[:0], "],"...), e)
@@ -762,7 +779,7 @@ func (g *keyGraph) prefix(w *keyWorker, b int32) *prefixState {
 			}
 		}
 		for _, x := range run[start:] {
-			if !g.spans[x].ok {
+			if ok, _, _ := g.fragment(x); !ok {
 				return
 			}
 		}
@@ -779,8 +796,9 @@ func (g *keyGraph) prefix(w *keyWorker, b int32) *prefixState {
 				weak = append(weak, ',')
 				strict = append(strict, ',')
 			}
-			weak = append(append(weak, g.head(x)...), ']')
-			strict = append(strict, g.strictFragment(x)...)
+			_, head, frag := g.fragment(x)
+			weak = append(append(weak, head...), ']')
+			strict = append(strict, frag...)
 		}
 		p.weak.Write(weak)
 		p.strict.Write(strict)

@@ -88,6 +88,8 @@ type Element struct {
 
 	// Keys are the element's cache keys, set by ComputeKeys.
 	Keys Keys
+	// keySlot is the element's place in the graph ComputeKeys works on.
+	keySlot keySlot
 
 	splitsState
 }
