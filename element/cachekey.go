@@ -173,8 +173,11 @@ type keyNode struct {
 	// in order; strictDeps those declared strict.
 	buildDeps, runDeps, strictDeps []int32
 	// run is the run scope: the runtime dependencies, recursively, in
-	// staging order, then the element itself.
-	run []int32
+	// staging order, then the element itself. Its array may go on past
+	// its end with the scope of the node that extended it, which set
+	// extended (atomically: nodes of one level are processed in parallel).
+	run      []int32
+	extended uint32
 }
 
 // The header of a fragment record.
@@ -715,6 +718,10 @@ func appendKeyEnd(b []byte, key string) []byte {
 	return append(b, '"', ']')
 }
 
+// runSpare is the room a new run scope gets for the chain of nodes that
+// will extend it in place (see runScope).
+const runSpare = 8
+
 // runScope returns node i's run scope: the run scopes of its runtime
 // dependencies merged, each element once, then i itself. It is what
 // Dependencies([]*Element{e}, ScopeRun) lists: a depth-first post-order
@@ -724,17 +731,29 @@ func (w *keyWorker) runScope(i int32) []int32 {
 	n := &w.g.nodes[i]
 	switch len(n.runDeps) {
 	case 0:
-		return []int32{i}
+		return append(make([]int32, 0, 1+runSpare), i)
 	case 1:
-		if r := w.g.nodes[n.runDeps[0]].run; !slices.Contains(r, i) {
-			return append(r[:len(r):len(r)], i)
+		d := &w.g.nodes[n.runDeps[0]]
+		r := d.run
+		if slices.Contains(r, i) {
+			break
 		}
+		// The first node to extend d's scope does it in place, when the
+		// array has room: a chain of runtime dependencies then shares one
+		// array rather than each link copying the whole chain below it.
+		// The others copy: they cannot all have the slot after d's end.
+		if len(r) < cap(r) && atomic.CompareAndSwapUint32(&d.extended, 0, 1) {
+			return append(r, i)
+		}
+		out := make([]int32, len(r), len(r)+1+runSpare)
+		copy(out, r)
+		return append(out, i)
 	}
 	size := 1
 	for _, d := range n.runDeps {
 		size += len(w.g.nodes[d].run)
 	}
-	out := make([]int32, 0, size)
+	out := make([]int32, 0, size+runSpare)
 	w.gen++
 	for _, d := range n.runDeps {
 		for _, x := range w.g.nodes[d].run {
