@@ -206,10 +206,25 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	graphs++
 	g := &keyGraph{kc: kc, fatal: map[string][]byte{}, id: graphs}
 	g.nodes = make([]keyNode, 0, len(elements))
+	// The nodes of the dependencies will be depIdx[depOff[i]+k] for the
+	// k-th of node i. Adding a node reads what else is needed of its
+	// element here, as it is in cache now: this loop is serial, and
+	// reading 100k elements twice costs.
+	depOff := make([]int, 1, len(elements)+1)
+	project := ""
 	add := func(e *Element, compute bool) int32 {
 		i := int32(len(g.nodes))
 		e.keySlot = keySlot{graph: g.id, node: i}
 		g.nodes = append(g.nodes, keyNode{e: e, compute: compute})
+		depOff = append(depOff, depOff[i]+len(e.Deps))
+		if p := e.Project; p != project || i == 0 {
+			project = p
+			if _, ok := g.fatal[p]; !ok {
+				fw := append([]string(nil), kc.FatalWarnings[p]...)
+				sort.Strings(fw)
+				g.fatal[p] = appendJSON(nil, fw)
+			}
+		}
 		return i
 	}
 	for _, e := range elements {
@@ -222,14 +237,9 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	for k := range g.workers {
 		g.workers[k] = &keyWorker{g: g, public: map[*node.Node][]byte{}, envs: map[envIdentity][]byte{}}
 	}
-	// The nodes of the dependencies, depIdx[depOff[i]+k] for the k-th of
-	// node i, looked up on all processors. Dependencies not listed join
-	// as external nodes after, one at a time: only partial graphs have
-	// them.
-	depOff := make([]int, len(g.nodes)+1)
-	for i := range g.nodes {
-		depOff[i+1] = depOff[i] + len(g.nodes[i].e.Deps)
-	}
+	// The dependencies' nodes are looked up on all processors.
+	// Dependencies not listed join as external nodes after, one at a
+	// time: only partial graphs have them.
 	depIdx := make([]int32, depOff[len(g.nodes)])
 	var missing atomic.Bool
 	forChunks(g.workers, len(g.nodes), 1024, func(_ *keyWorker, lo, hi int) {
@@ -248,7 +258,6 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		for i := 0; i < len(g.nodes); i++ {
 			deps := g.nodes[i].e.Deps
 			if i >= g.listed {
-				depOff = append(depOff, depOff[i]+len(deps))
 				depIdx = slices.Grow(depIdx, len(deps))[:depOff[i+1]]
 			}
 			for k, d := range deps {
@@ -322,17 +331,6 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		}
 	})
 	g.placePrefixes()
-	project := ""
-	for i := range g.nodes {
-		if p := g.nodes[i].e.Project; p != project || i == 0 {
-			project = p
-			if _, ok := g.fatal[p]; !ok {
-				fw := append([]string(nil), kc.FatalWarnings[p]...)
-				sort.Strings(fw)
-				g.fatal[p] = appendJSON(nil, fw)
-			}
-		}
-	}
 	return g
 }
 
