@@ -482,6 +482,7 @@ type keyWorker struct {
 	// merged.
 	stamp []uint32
 	gen   uint32
+	scope []int32 // the part of a build scope being copied
 	// Buffers reused from one element to the next.
 	weak, strict, base []byte
 	env                []Variable
@@ -671,29 +672,36 @@ func (w *keyWorker) appendPreimages(i int32, p *prefixState, weak, strict []byte
 		}
 		first, deps = false, deps[1:]
 	}
+	// First the nodes, then their fragments: the fragments' addresses
+	// are then known ahead, and the processor fetches several at once.
+	scope := w.scope[:0]
 	for _, b := range deps {
 		for _, x := range g.nodes[b].run {
 			if x == i || w.stamp[x] == w.gen {
 				continue
 			}
 			w.stamp[x] = w.gen
-			ok, head, frag := g.fragment(x)
-			if !ok {
-				return weak, strict, false
-			}
-			if !first {
-				weak = append(weak, ',')
-				strict = append(strict, ',')
-			}
-			first = false
-			weak = append(weak, head...)
-			if strictRebuild || slices.Contains(n.strictDeps, x) {
-				weak = appendKeyEnd(weak, g.nodes[x].e.Keys.Weak)
-			} else {
-				weak = append(weak, ']')
-			}
-			strict = append(strict, frag...)
+			scope = append(scope, x)
 		}
+	}
+	w.scope = scope
+	for _, x := range scope {
+		ok, head, frag := g.fragment(x)
+		if !ok {
+			return weak, strict, false
+		}
+		if !first {
+			weak = append(weak, ',')
+			strict = append(strict, ',')
+		}
+		first = false
+		weak = append(weak, head...)
+		if strictRebuild || slices.Contains(n.strictDeps, x) {
+			weak = appendKeyEnd(weak, g.nodes[x].e.Keys.Weak)
+		} else {
+			weak = append(weak, ']')
+		}
+		strict = append(strict, frag...)
 	}
 	w.base = w.appendBase(append(w.base[:0], "],"...), e)
 	weak = append(append(weak, w.base...), '}')
