@@ -875,7 +875,7 @@ func (w *keyWorker) appendBase(b []byte, e *Element) []byte {
 	b = append(b, `,"fatal-warnings":`...)
 	b = append(b, w.g.fatal[e.Project]...)
 	b = append(b, `,"public":`...)
-	b = append(b, w.publicJSON(e.Public)...)
+	b = w.appendPublic(b, e.Public)
 	if runs {
 		b = append(b, `,"sandbox":`...)
 		b = e.SandboxConfig.appendKeyJSON(b)
@@ -925,6 +925,10 @@ func (w *keyWorker) appendEnvironment(b []byte, e *Element) []byte {
 	}
 	enc, ok := w.envs[id]
 	if !ok {
+		if len(w.envs) >= sharedEncodings {
+			// Most likely an element's own environment: not shared.
+			return appendEnvironment(b, e, &w.env)
+		}
 		enc = appendEnvironment(nil, e, &w.env)
 		w.envs[id] = enc
 	}
@@ -981,16 +985,25 @@ func (s SandboxConfig) appendKeyJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// publicJSON returns the encoded public data. Elements that add no public
-// data of their own share their kind's tree, which is encoded once.
-func (w *keyWorker) publicJSON(n *node.Node) []byte {
+// appendPublic appends the encoded public data. Elements that add no
+// public data of their own share their kind's tree, which is encoded once.
+func (w *keyWorker) appendPublic(b []byte, n *node.Node) []byte {
 	enc, ok := w.public[n]
 	if !ok {
+		if len(w.public) >= sharedEncodings {
+			return appendNodeJSON(b, n) // most likely an element's own
+		}
 		enc = appendNodeJSON(nil, n)
 		w.public[n] = enc
 	}
-	return enc
+	return append(b, enc...)
 }
+
+// sharedEncodings bounds the encodings of shared environments and public
+// data a worker keeps. The shared ones (a kind's, a project's) come first
+// and are few; once a worker has this many, the rest are elements' own,
+// which no other element uses: keeping them would only cost memory.
+const sharedEncodings = 256
 
 // SourcesResolved reports whether every source has a reference.
 func (e *Element) SourcesResolved() bool {
