@@ -162,6 +162,11 @@ type keyGraph struct {
 	// lead to one through their first runtime dependencies.
 	prefixOf []int32
 	prefixes []prefixState
+	// pairs[{a, b}] numbers the states in pairStates of the preimages'
+	// start when a and b are the first two build dependencies of more
+	// than one element (see pairPrefix).
+	pairs      map[[2]int32]int32
+	pairStates []prefixState
 }
 
 // keyNode is one element of a keyGraph.
@@ -178,6 +183,9 @@ type keyNode struct {
 	// extended (atomically: nodes of one level are processed in parallel).
 	run      []int32
 	extended uint32
+	// sharesStart is set when the preimages may start with a shared
+	// prefixState (see sharedStart).
+	sharesStart bool
 }
 
 // The header of a fragment record.
@@ -314,6 +322,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 				}
 			}
 			n.buildDeps, n.runDeps, n.strictDeps = lists[:nb:nb], lists[nb:nr:nr], lists[nr:len(lists):len(lists)]
+			n.sharesStart = i < g.listed && nb > 0 && len(n.strictDeps) == 0 && !n.e.Plugin.Flags().StrictRebuild
 			slab = slab[:len(slab)+len(lists)]
 			w.base = appendHead(w.base[:0], n.e)
 			g.slots[i+1] = uint32((fragHeader + len(w.base) + keyEndLen + 63) / 64) // a size, for now
@@ -331,6 +340,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		}
 	})
 	g.placePrefixes()
+	g.placePairs()
 	return g
 }
 
@@ -359,6 +369,69 @@ func (g *keyGraph) placePrefixes() {
 		}
 	}
 	g.prefixes = make([]prefixState, count)
+}
+
+// placePairs gives a prefixState to each pair of first two build
+// dependencies that several elements share, such as a base system and a
+// toolchain: the second one's run scope, often large, is then hashed once
+// for all of them too. The pairs are counted by sorting them, which for
+// the common case, few shared pairs, allocates little.
+func (g *keyGraph) placePairs() {
+	var all []uint64
+	for i := range g.listed {
+		if n := &g.nodes[i]; n.sharesStart && len(n.buildDeps) >= 2 {
+			all = append(all, uint64(uint32(n.buildDeps[0]))<<32|uint64(uint32(n.buildDeps[1])))
+		}
+	}
+	slices.Sort(all)
+	for k := 0; k < len(all); {
+		j := k + 1
+		for j < len(all) && all[j] == all[k] {
+			j++
+		}
+		if j-k > 1 {
+			if g.pairs == nil {
+				g.pairs = map[[2]int32]int32{}
+			}
+			g.pairs[[2]int32{int32(all[k] >> 32), int32(uint32(all[k]))}] = int32(len(g.pairs))
+		}
+		k = j
+	}
+	g.pairStates = make([]prefixState, len(g.pairs))
+}
+
+// pairPrefix returns the prefixState of the pair numbered k, build
+// dependencies a then b: first's states, a's prefixState, continued with
+// the nodes of b's run scope that a's does not hold. It hashes it on first
+// use.
+func (g *keyGraph) pairPrefix(w *keyWorker, k, a, b int32, first *prefixState) *prefixState {
+	p := &g.pairStates[k]
+	p.once.Do(func() {
+		p.covers = 2
+		w.gen++
+		for _, x := range g.nodes[a].run {
+			w.stamp[x] = w.gen
+		}
+		weak, strict := w.weak[:0], w.strict[:0]
+		for _, x := range g.nodes[b].run {
+			if w.stamp[x] == w.gen {
+				continue
+			}
+			w.stamp[x] = w.gen
+			ok, head, frag := g.fragment(x)
+			if !ok {
+				return
+			}
+			weak = append(append(append(weak, ','), head...), ']')
+			strict = append(append(strict, ','), frag...)
+		}
+		p.ok = true
+		p.weak, p.strict = first.weak, first.strict
+		p.weak.Write(weak)
+		p.strict.Write(strict)
+		w.weak, w.strict = weak, strict
+	})
+	return p
 }
 
 // appendHead appends `["project","name"`, the head of e's fragments.
@@ -642,18 +715,27 @@ func (w *keyWorker) computeKeysPrinted(i int32) {
 // scope starts the list and is the same for every element with that
 // first build dependency: its part of the preimages is hashed once,
 // unless the weak key names some dependencies with their weak keys
-// (strict dependencies, kinds that rebuild strictly: few).
+// (strict dependencies, kinds that rebuild strictly: few). When the
+// first two build dependencies are shared too, so is their part.
 func (w *keyWorker) sharedStart(i int32) *prefixState {
-	n := &w.g.nodes[i]
-	if len(n.buildDeps) == 0 || n.e.Plugin.Flags().StrictRebuild || len(n.strictDeps) > 0 {
+	g := w.g
+	n := &g.nodes[i]
+	if !n.sharesStart {
 		return nil
 	}
-	return w.g.prefix(w, n.buildDeps[0])
+	p := g.prefix(w, n.buildDeps[0])
+	if len(g.pairs) > 0 && len(n.buildDeps) >= 2 && p.ok {
+		a, b := n.buildDeps[0], n.buildDeps[1]
+		if k, ok := g.pairs[[2]int32{a, b}]; ok {
+			return g.pairPrefix(w, k, a, b, p)
+		}
+	}
+	return p
 }
 
 // appendPreimages appends node i's weak and strict preimages, from their
-// first dependency (or, when p is set, from the dependency after p's
-// run scope) to the end of the weak one and up to "weak-cache-key" in the
+// first dependency (or, when p is set, from the first one p does not
+// hold) to the end of the weak one and up to "weak-cache-key" in the
 // strict one. ok is false when a dependency has no keys.
 func (w *keyWorker) appendPreimages(i int32, p *prefixState, weak, strict []byte) (_, _ []byte, ok bool) {
 	g := w.g
@@ -666,11 +748,12 @@ func (w *keyWorker) appendPreimages(i int32, p *prefixState, weak, strict []byte
 	first := true
 	deps := n.buildDeps
 	if p != nil {
-		b := deps[0]
-		for _, x := range g.nodes[b].run {
-			w.stamp[x] = w.gen
+		for _, b := range deps[:p.covers] {
+			for _, x := range g.nodes[b].run {
+				w.stamp[x] = w.gen
+			}
 		}
-		first, deps = false, deps[1:]
+		first, deps = false, deps[p.covers:]
 	}
 	// First the nodes, then their fragments: the fragments' addresses
 	// are then known ahead, and the processor fetches several at once.
@@ -781,6 +864,7 @@ func (w *keyWorker) runScope(i int32) []int32 {
 type prefixState struct {
 	once         sync.Once
 	ok           bool
+	covers       int // build dependencies whose run scopes it holds: 1 or 2
 	weak, strict sha256lanes.State
 }
 
@@ -794,6 +878,7 @@ type prefixState struct {
 func (g *keyGraph) prefix(w *keyWorker, b int32) *prefixState {
 	p := &g.prefixes[g.prefixOf[b]]
 	p.once.Do(func() {
+		p.covers = 1
 		run := g.nodes[b].run
 		var from *prefixState
 		start := 0

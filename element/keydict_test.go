@@ -341,6 +341,50 @@ func TestComputeKeysExternalDependencies(t *testing.T) {
 	}
 }
 
+// Elements that share their first two build dependencies share the
+// hashing of their run scopes; the keys must not show it.
+func TestComputeKeysSharedStarts(t *testing.T) {
+	for _, generic := range []bool{false, true} {
+		t.Run(fmt.Sprintf("generic=%v", generic), func(t *testing.T) {
+			defer sha256lanes.UseGeneric(generic)()
+			r := rand.New(rand.NewSource(17))
+			els := keyTestGraph(r, 400)
+			// The later elements start with one of a few pairs of the
+			// first 60, build-only or build and runtime, then keep what
+			// they had.
+			types := []DepType{DepBuild, DepAll}
+			for _, e := range els[100:] {
+				pair := r.Intn(6)
+				a, b := els[pair*7], els[pair*7+40]
+				deps := []*Dependency{{Element: a, Type: types[r.Intn(2)]}, {Element: b, Type: types[r.Intn(2)]}}
+				for _, d := range e.Deps {
+					if d.Element != a && d.Element != b {
+						deps = append(deps, d)
+					}
+				}
+				e.Deps = deps
+			}
+			for round, kc := range []KeyContext{{Strict: true}, {Strict: false}} {
+				var sink bytes.Buffer
+				want := make([]Keys, len(els))
+				for i, e := range els {
+					want[i] = referenceKeys(kc, e, &sink)
+					e.Keys = want[i]
+				}
+				for _, e := range els {
+					e.Keys = Keys{Weak: "stale", Strict: "stale"}
+				}
+				ComputeKeys(kc, els)
+				for i, e := range els {
+					if e.Keys != want[i] {
+						t.Fatalf("round %d: %s: keys %+v, want %+v", round, e.Name, e.Keys, want[i])
+					}
+				}
+			}
+		})
+	}
+}
+
 // Many independent elements take the parallel path.
 func TestComputeKeysWide(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
