@@ -608,14 +608,18 @@ func (w *keyWorker) computeKeys(nodes []int32) {
 		if p != nil && !p.ok {
 			continue
 		}
+		if w.scopeBound(i, p) > streamEntries {
+			w.computeKeysStreamed(i, p)
+			continue
+		}
 		weak, strict := w.weakBatch.Begin(), w.strictBatch.Begin()
 		strictStart := len(strict)
 		var ok bool
 		if p == nil {
 			weak, strict = appendKeyPrefix(weak), appendKeyPrefix(strict)
-			weak, strict, ok = w.appendPreimages(i, nil, weak, strict)
+			weak, strict, ok = w.appendPreimages(i, nil, weak, strict, nil)
 		} else {
-			weak, strict, ok = w.appendPreimages(i, p, weak, strict)
+			weak, strict, ok = w.appendPreimages(i, p, weak, strict, nil)
 		}
 		if !ok {
 			continue // the batches drop what was begun
@@ -674,6 +678,67 @@ func (w *keyWorker) hashBatches() {
 	}
 }
 
+// streamEntries is the size of build scope past which an element's
+// preimages are hashed as they are written rather than batched: a
+// target that depends on a whole project (all.bst of the benchmarks) has
+// preimages of megabytes, which a batch would hold whole. streamChunk is
+// how much of a streamed preimage is written before it is hashed. Both
+// are variables for the tests, which make everything stream.
+var (
+	streamEntries = 16384
+	streamChunk   = 64 << 10
+)
+
+// streamed holds the hash states of preimages hashed as they are written.
+type streamed struct{ weak, strict sha256lanes.State }
+
+// scopeBound returns at most how many nodes node i's build scope adds
+// after what p holds: the sum of the run scopes' sizes.
+func (w *keyWorker) scopeBound(i int32, p *prefixState) int {
+	deps := w.g.nodes[i].buildDeps
+	if p != nil {
+		deps = deps[p.covers:]
+	}
+	total := 0
+	for _, b := range deps {
+		total += len(w.g.nodes[b].run)
+	}
+	return total
+}
+
+// computeKeysStreamed computes node i's keys as computeKeys does, hashing
+// the preimages every streamChunk bytes instead of batching them whole.
+func (w *keyWorker) computeKeysStreamed(i int32, p *prefixState) {
+	g := w.g
+	e := g.nodes[i].e
+	var st streamed
+	weak, strict := w.weak[:0], w.strict[:0]
+	if p == nil {
+		st.weak, st.strict = sha256lanes.New(), sha256lanes.New()
+		weak, strict = appendKeyPrefix(weak), appendKeyPrefix(strict)
+	} else {
+		st.weak, st.strict = p.weak, p.strict
+	}
+	weak, strict, ok := w.appendPreimages(i, p, weak, strict, &st)
+	w.weak, w.strict = weak, strict
+	if !ok {
+		return
+	}
+	st.weak.Write(weak)
+	sum := st.weak.Sum()
+	e.Keys.Weak = hexKey(&sum)
+	strict = append(strict, `,"weak-cache-key":"`...)
+	strict = append(append(strict, e.Keys.Weak...), `"}`...)
+	st.strict.Write(strict)
+	sum = st.strict.Sum()
+	e.Keys.Strict = hexKey(&sum)
+	if g.kc.Strict {
+		e.Keys.Strong = e.Keys.Strict
+	}
+	g.setKeys(i, e.Keys)
+	w.strict = strict
+}
+
 // unknownKey holds a key's place until it is known.
 var unknownKey = strings.Repeat("0", 64)
 
@@ -694,7 +759,7 @@ func (w *keyWorker) computeKeysPrinted(i int32) {
 	if !e.SourcesResolved() {
 		return
 	}
-	weak, strict, ok := w.appendPreimages(i, nil, appendKeyPrefix(w.weak[:0]), appendKeyPrefix(w.strict[:0]))
+	weak, strict, ok := w.appendPreimages(i, nil, appendKeyPrefix(w.weak[:0]), appendKeyPrefix(w.strict[:0]), nil)
 	w.weak, w.strict = weak, strict
 	if !ok {
 		return
@@ -737,7 +802,7 @@ func (w *keyWorker) sharedStart(i int32) *prefixState {
 // first dependency (or, when p is set, from the first one p does not
 // hold) to the end of the weak one and up to "weak-cache-key" in the
 // strict one. ok is false when a dependency has no keys.
-func (w *keyWorker) appendPreimages(i int32, p *prefixState, weak, strict []byte) (_, _ []byte, ok bool) {
+func (w *keyWorker) appendPreimages(i int32, p *prefixState, weak, strict []byte, st *streamed) (_, _ []byte, ok bool) {
 	g := w.g
 	n := &g.nodes[i]
 	e := n.e
@@ -785,6 +850,11 @@ func (w *keyWorker) appendPreimages(i int32, p *prefixState, weak, strict []byte
 			weak = append(weak, ']')
 		}
 		strict = append(strict, frag...)
+		if st != nil && len(strict) >= streamChunk {
+			st.weak.Write(weak)
+			st.strict.Write(strict)
+			weak, strict = weak[:0], strict[:0]
+		}
 	}
 	w.base = w.appendBase(append(w.base[:0], "],"...), e)
 	weak = append(append(weak, w.base...), '}')

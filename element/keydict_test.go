@@ -280,10 +280,18 @@ func dedupEnv(e *Element) {
 
 func TestComputeKeysMatchesDictionary(t *testing.T) {
 	for _, generic := range []bool{false, true} {
-		t.Run(fmt.Sprintf("generic=%v", generic), func(t *testing.T) {
-			defer sha256lanes.UseGeneric(generic)()
-			testComputeKeysMatchesDictionary(t)
-		})
+		for _, stream := range []bool{false, true} {
+			t.Run(fmt.Sprintf("generic=%v,stream=%v", generic, stream), func(t *testing.T) {
+				defer sha256lanes.UseGeneric(generic)()
+				if stream {
+					// Every element with more than one node in its build
+					// scope streams, 40 bytes at a time.
+					defer func(e, c int) { streamEntries, streamChunk = e, c }(streamEntries, streamChunk)
+					streamEntries, streamChunk = 1, 40
+				}
+				testComputeKeysMatchesDictionary(t)
+			})
+		}
 	}
 }
 
