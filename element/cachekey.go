@@ -132,7 +132,7 @@ func ComputeKeys(kc KeyContext, elements []*Element) {
 // dependencies as indexes, and what is known of each so far.
 type keyGraph struct {
 	kc    KeyContext
-	id    uint32 // its number, in the keySlots of its elements
+	id    uint64 // its number, in the keySlots of its elements
 	nodes []keyNode
 	// listed are the nodes of the elements to compute, in their order.
 	// The nodes after them are the dependencies that are not listed,
@@ -198,12 +198,12 @@ const (
 // of the one graph computing with it.
 var (
 	computing sync.Mutex
-	graphs    uint32 // graphs made so far, under computing
+	graphs    uint64 // graphs made so far, under computing: never wraps
 )
 
 // keySlot is an element's node in the keyGraph numbered graph.
 type keySlot struct {
-	graph uint32
+	graph uint64
 	node  int32
 }
 
