@@ -614,26 +614,19 @@ func (w *keyWorker) computeKeys(nodes []int32) {
 		}
 		weak, strict := w.weakBatch.Begin(), w.strictBatch.Begin()
 		strictStart := len(strict)
-		var ok bool
+		var weakFrom, strictFrom *sha256lanes.State
 		if p == nil {
 			weak, strict = appendKeyPrefix(weak), appendKeyPrefix(strict)
-			weak, strict, ok = w.appendPreimages(i, nil, weak, strict, nil)
 		} else {
-			weak, strict, ok = w.appendPreimages(i, p, weak, strict, nil)
+			weakFrom, strictFrom = &p.weak, &p.strict
 		}
+		weak, strict, ok := w.appendPreimages(i, p, weak, strict, nil)
 		if !ok {
 			continue // the batches drop what was begun
 		}
-		strict = append(strict, `,"weak-cache-key":"`...)
-		at := len(strict)
-		strict = append(strict, unknownKey...)
-		strict = append(strict, `"}`...)
-		pk := pendingKeys{node: i, weakKeyAt: at - strictStart}
-		if p == nil {
-			pk.weak, pk.strict = w.weakBatch.End(weak, nil), w.strictBatch.End(strict, nil)
-		} else {
-			pk.weak, pk.strict = w.weakBatch.End(weak, &p.weak), w.strictBatch.End(strict, &p.strict)
-		}
+		strict = appendWeakCacheKey(strict, unknownKey)
+		pk := pendingKeys{node: i, weakKeyAt: len(strict) - strictStart - len(unknownKey) - len(`"}`)}
+		pk.weak, pk.strict = w.weakBatch.End(weak, weakFrom), w.strictBatch.End(strict, strictFrom)
 		w.pending = append(w.pending, pk)
 		if w.weakBatch.Len()+w.strictBatch.Len() >= batchBytes {
 			w.hashPending()
@@ -671,10 +664,7 @@ func (w *keyWorker) hashBatches() {
 		e := g.nodes[pk.node].e
 		sum := w.strictBatch.Sum(pk.strict)
 		e.Keys.Strict = hexKey(&sum)
-		if g.kc.Strict {
-			e.Keys.Strong = e.Keys.Strict
-		}
-		g.setKeys(pk.node, e.Keys)
+		g.computed(pk.node)
 	}
 }
 
@@ -727,16 +717,28 @@ func (w *keyWorker) computeKeysStreamed(i int32, p *prefixState) {
 	st.weak.Write(weak)
 	sum := st.weak.Sum()
 	e.Keys.Weak = hexKey(&sum)
-	strict = append(strict, `,"weak-cache-key":"`...)
-	strict = append(append(strict, e.Keys.Weak...), `"}`...)
+	strict = appendWeakCacheKey(strict, e.Keys.Weak)
 	st.strict.Write(strict)
 	sum = st.strict.Sum()
 	e.Keys.Strict = hexKey(&sum)
+	g.computed(i)
+	w.strict = strict
+}
+
+// appendWeakCacheKey ends a strict preimage with its weak key.
+func appendWeakCacheKey(b []byte, weak string) []byte {
+	b = append(b, `,"weak-cache-key":"`...)
+	return append(append(b, weak...), `"}`...)
+}
+
+// computed records node i's keys, just computed: its strong key too in
+// strict mode, and its fragment.
+func (g *keyGraph) computed(i int32) {
+	e := g.nodes[i].e
 	if g.kc.Strict {
 		e.Keys.Strong = e.Keys.Strict
 	}
 	g.setKeys(i, e.Keys)
-	w.strict = strict
 }
 
 // unknownKey holds a key's place until it is known.
@@ -765,13 +767,9 @@ func (w *keyWorker) computeKeysPrinted(i int32) {
 		return
 	}
 	e.Keys.Weak = g.hashKey(e, "weak", weak)
-	strict = append(strict, `,"weak-cache-key":"`...)
-	strict = append(append(strict, e.Keys.Weak...), `"}`...)
+	strict = appendWeakCacheKey(strict, e.Keys.Weak)
 	e.Keys.Strict = g.hashKey(e, "strict", strict)
-	if g.kc.Strict {
-		e.Keys.Strong = e.Keys.Strict
-	}
-	g.setKeys(i, e.Keys)
+	g.computed(i)
 	w.strict = strict
 }
 

@@ -76,9 +76,8 @@ func (b *Batch) Run() {
 			if m.from != nil {
 				s = *m.from
 			}
-			d := s.generic()
-			d.Write(b.buf[m.start:m.end])
-			d.Sum(m.sum[:0])
+			s.Write(b.buf[m.start:m.end])
+			m.sum = s.Sum()
 		}
 		return
 	}
