@@ -52,8 +52,9 @@ func (p *fastParser) parse(data []byte, f *File) (n *Node, ok bool) {
 	return n, true
 }
 
-// printable reports whether data holds only characters YAML allows, and no
-// byte order mark.
+// printable reports whether data holds only characters YAML allows, no
+// byte order mark, and no line break but '\n': YAML also breaks lines at
+// NEL, LS and PS, which the fast path does not count.
 func printable(data []byte) bool {
 	for i := 0; i < len(data); {
 		c := data[i]
@@ -65,7 +66,7 @@ func printable(data []byte) bool {
 			continue
 		}
 		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError || r == 0xFEFF || r < 0xA0 && r != 0x85 || r >= 0xD800 && r < 0xE000 || r == 0xFFFE || r == 0xFFFF {
+		if r == utf8.RuneError || r == 0xFEFF || r < 0xA0 || r == 0x2028 || r == 0x2029 || r >= 0xD800 && r < 0xE000 || r == 0xFFFE || r == 0xFFFF {
 			return false
 		}
 		i += size

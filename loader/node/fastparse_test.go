@@ -61,6 +61,9 @@ var fastSeeds = []string{
 	"a:     spaced   \n",
 	"a: |\n\n  x\n",
 	"a: |2\n   x\n",
+	"0: \u0085",
+	"a: x\u2028y\n",
+	"a: b\u2029\nc: d\n",
 }
 
 func TestFastParseAgreesWithGeneralParser(t *testing.T) {
