@@ -409,7 +409,8 @@ func (p *fastParser) inlineValue(parent, c int) *Node {
 			bail()
 		}
 	}
-	v := strings.TrimRight(t[c:end], " \t")
+	// Scalars are stripped as Python strips strings, Unicode spaces too.
+	v := strings.TrimSpace(t[c:end])
 	p.i++
 	p.noContinuation(parent)
 	return p.node(Node{kind: ScalarKind, prov: p.prov(p.i-1, c), value: v})

@@ -64,6 +64,8 @@ var fastSeeds = []string{
 	"0: \u0085",
 	"a: x\u2028y\n",
 	"a: b\u2029\nc: d\n",
+	"0: \u2009",
+	"a: \u3000b\u00a0 # c\nd: '\u2009e'\n",
 }
 
 func TestFastParseAgreesWithGeneralParser(t *testing.T) {
