@@ -112,6 +112,7 @@ func ComputeKeys(kc KeyContext, elements []*Element) {
 	computing.Lock()
 	defer computing.Unlock()
 	g := newKeyGraph(kc, elements)
+	defer g.mem.release()
 	levels := g.levels()
 	if kc.Debug == nil {
 		for _, level := range levels {
@@ -167,6 +168,8 @@ type keyGraph struct {
 	// than one element (see pairPrefix).
 	pairs      map[[2]int32]int32
 	pairStates []prefixState
+
+	mem scratch // the arrays above that hold no pointers, released at the end
 }
 
 // keyNode is one element of a keyGraph.
@@ -248,7 +251,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	// The dependencies' nodes are looked up on all processors.
 	// Dependencies not listed join as external nodes after, one at a
 	// time: only partial graphs have them.
-	depIdx := make([]int32, depOff[len(g.nodes)])
+	depIdx := scratchSlice[int32](&g.mem, depOff[len(g.nodes)])
 	var missing atomic.Bool
 	forChunks(g.workers, len(g.nodes), 1024, func(_ *keyWorker, lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -282,11 +285,11 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 		}
 	}
 	for _, w := range g.workers {
-		w.stamp = make([]uint32, len(g.nodes))
+		w.stamp = scratchSlice[uint32](&g.mem, len(g.nodes))
 	}
 	// Link the dependencies and size the fragments, on all processors:
 	// this reads every element once, from all over memory.
-	g.slots = make([]uint32, len(g.nodes)+1)
+	g.slots = scratchSlice[uint32](&g.mem, len(g.nodes)+1)
 	forChunks(g.workers, len(g.nodes), 256, func(w *keyWorker, lo, hi int) {
 		// The chunk's lists share one allocation rather than one each.
 		total := 0
@@ -331,7 +334,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 	for i := range g.nodes {
 		g.slots[i+1] += g.slots[i]
 	}
-	g.frags = make([]byte, 64*int(g.slots[len(g.nodes)]))
+	g.frags = scratchSlice[byte](&g.mem, 64*int(g.slots[len(g.nodes)]))
 	forChunks(g.workers, len(g.nodes), 256, func(_ *keyWorker, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			off := 64 * int(g.slots[i])
@@ -349,7 +352,7 @@ func newKeyGraph(kc KeyContext, elements []*Element) *keyGraph {
 // of those (see prefix): only they are ever used, and a dense array of
 // them is touched less than one for every node.
 func (g *keyGraph) placePrefixes() {
-	g.prefixOf = make([]int32, len(g.nodes))
+	g.prefixOf = scratchSlice[int32](&g.mem, len(g.nodes))
 	for i := range g.prefixOf {
 		g.prefixOf[i] = -1
 	}
@@ -368,7 +371,7 @@ func (g *keyGraph) placePrefixes() {
 			b = rd[0]
 		}
 	}
-	g.prefixes = make([]prefixState, count)
+	g.prefixes = scratchSlice[prefixState](&g.mem, int(count))
 }
 
 // placePairs gives a prefixState to each pair of first two build
@@ -397,7 +400,7 @@ func (g *keyGraph) placePairs() {
 		}
 		k = j
 	}
-	g.pairStates = make([]prefixState, len(g.pairs))
+	g.pairStates = scratchSlice[prefixState](&g.mem, len(g.pairs))
 }
 
 // pairPrefix returns the prefixState of the pair numbered k, build

@@ -285,9 +285,10 @@ func TestComputeKeysMatchesDictionary(t *testing.T) {
 				defer sha256lanes.UseGeneric(generic)()
 				if stream {
 					// Every element with more than one node in its build
-					// scope streams, 40 bytes at a time.
-					defer func(e, c int) { streamEntries, streamChunk = e, c }(streamEntries, streamChunk)
-					streamEntries, streamChunk = 1, 40
+					// scope streams, 40 bytes at a time, and every
+					// scratch array is mapped.
+					defer func(e, c, m int) { streamEntries, streamChunk, mapMin = e, c, m }(streamEntries, streamChunk, mapMin)
+					streamEntries, streamChunk, mapMin = 1, 40, 1
 				}
 				testComputeKeysMatchesDictionary(t)
 			})
