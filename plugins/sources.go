@@ -163,6 +163,7 @@ type localSource struct {
 
 	once   sync.Once
 	digest cas.Digest
+	key    string // the digest's hash in hex
 	err    error
 }
 
@@ -171,7 +172,7 @@ func (s *localSource) Resolved() bool { return true }
 // LoadKey computes the digest of the files.
 func (s *localSource) LoadKey() error {
 	s.once.Do(func() {
-		s.digest, s.err = s.digests.directoryDigest(s.full)
+		s.digest, s.key, s.err = s.digests.directoryDigest(s.full)
 		if s.err != nil {
 			s.err = node.Errorf(s.prov, node.MissingFile, "reading local source '%s': %v", s.Path, s.err)
 		}
@@ -185,7 +186,7 @@ func (s *localSource) UniqueKey() any {
 	if err := s.LoadKey(); err != nil {
 		return nil
 	}
-	return s.digest.Hash()
+	return s.key
 }
 
 // LocalPath returns the source's absolute path.
@@ -203,16 +204,19 @@ type digestMemo struct {
 type digestEntry struct {
 	once   sync.Once
 	digest cas.Digest
+	key    string
 	err    error
 }
 
 func newDigestMemo() *digestMemo { return &digestMemo{entries: map[string]*digestEntry{}} }
 
-// directoryDigest returns localDigest(path), computed once per
-// path; a nil memo computes it every time.
-func (m *digestMemo) directoryDigest(path string) (cas.Digest, error) {
+// directoryDigest returns localDigest(path) and its hash in hex, the
+// key of the sources naming path, computed once per path; a nil memo
+// computes them every time.
+func (m *digestMemo) directoryDigest(path string) (cas.Digest, string, error) {
 	if m == nil {
-		return localDigest(path)
+		d, err := localDigest(path)
+		return d, d.Hash(), err
 	}
 	m.mu.Lock()
 	e := m.entries[path]
@@ -221,6 +225,9 @@ func (m *digestMemo) directoryDigest(path string) (cas.Digest, error) {
 		m.entries[path] = e
 	}
 	m.mu.Unlock()
-	e.once.Do(func() { e.digest, e.err = localDigest(path) })
-	return e.digest, e.err
+	e.once.Do(func() {
+		e.digest, e.err = localDigest(path)
+		e.key = e.digest.Hash()
+	})
+	return e.digest, e.key, e.err
 }
