@@ -1,6 +1,9 @@
 package element
 
-import "unsafe"
+import (
+	"reflect"
+	"unsafe"
+)
 
 // scratch hands out the large pointer-free arrays of one ComputeKeys
 // call (fragment records, hash states, dependency indexes), which live
@@ -21,12 +24,13 @@ type scratch struct {
 // tests, which map everything.
 var mapMin = 256 << 10
 
-// scratchSlice returns a zeroed slice of n Ts from s. T must hold no
-// pointers: the collector does not look into mapped memory.
+// scratchSlice returns a zeroed slice of n Ts from s. A T that holds
+// pointers comes from the heap whatever its size: the collector does not
+// look into mapped memory.
 func scratchSlice[T any](s *scratch, n int) []T {
 	var zero T
 	size := int(unsafe.Sizeof(zero)) * n
-	if size < mapMin || size == 0 {
+	if size < mapMin || size == 0 || holdsPointers(reflect.TypeFor[T]()) {
 		return make([]T, n)
 	}
 	b := mapMemory(size)
@@ -43,4 +47,25 @@ func (s *scratch) release() {
 		unmapMemory(b)
 	}
 	s.maps = nil
+}
+
+// holdsPointers reports whether values of t hold pointers the collector
+// must see.
+func holdsPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Array:
+		return t.Len() > 0 && holdsPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	}
+	return true
 }
