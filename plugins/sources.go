@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bstgo/bst/cas"
 	"github.com/bstgo/bst/loader/node"
 	"github.com/bstgo/bst/source"
 )
@@ -161,10 +160,9 @@ type localSource struct {
 	prov    node.Provenance
 	digests *digestMemo // nil: hash for this source alone
 
-	once   sync.Once
-	digest cas.Digest
-	key    string // the digest's hash in hex
-	err    error
+	once sync.Once
+	key  string // the hash of the files' directory digest, in hex
+	err  error
 }
 
 func (s *localSource) Resolved() bool { return true }
@@ -172,7 +170,7 @@ func (s *localSource) Resolved() bool { return true }
 // LoadKey computes the digest of the files.
 func (s *localSource) LoadKey() error {
 	s.once.Do(func() {
-		s.digest, s.key, s.err = s.digests.directoryDigest(s.full)
+		s.key, s.err = s.digests.directoryKey(s.full)
 		if s.err != nil {
 			s.err = node.Errorf(s.prov, node.MissingFile, "reading local source '%s': %v", s.Path, s.err)
 		}
@@ -192,31 +190,29 @@ func (s *localSource) UniqueKey() any {
 // LocalPath returns the source's absolute path.
 func (s *localSource) LocalPath() string { return s.full }
 
-// digestMemo remembers the directory digest of each absolute path it was
-// asked for, so that sources naming the same files hash them once. It is
-// safe for concurrent use; concurrent requests for one path wait for the
-// one computation.
+// digestMemo remembers the key (its directory digest's hash) of each
+// absolute path it was asked for, so that sources naming the same files
+// hash them once. It is safe for concurrent use; concurrent requests for
+// one path wait for the one computation.
 type digestMemo struct {
 	mu      sync.Mutex
 	entries map[string]*digestEntry
 }
 
 type digestEntry struct {
-	once   sync.Once
-	digest cas.Digest
-	key    string
-	err    error
+	once sync.Once
+	key  string
+	err  error
 }
 
 func newDigestMemo() *digestMemo { return &digestMemo{entries: map[string]*digestEntry{}} }
 
-// directoryDigest returns localDigest(path) and its hash in hex, the
-// key of the sources naming path, computed once per path; a nil memo
-// computes them every time.
-func (m *digestMemo) directoryDigest(path string) (cas.Digest, string, error) {
+// directoryKey returns the hash of localDigest(path) in hex, the key of
+// the sources naming path, computed once per path; a nil memo computes it
+// every time.
+func (m *digestMemo) directoryKey(path string) (string, error) {
 	if m == nil {
-		d, err := localDigest(path)
-		return d, d.Hash(), err
+		return localKey(path)
 	}
 	m.mu.Lock()
 	e := m.entries[path]
@@ -225,9 +221,12 @@ func (m *digestMemo) directoryDigest(path string) (cas.Digest, string, error) {
 		m.entries[path] = e
 	}
 	m.mu.Unlock()
-	e.once.Do(func() {
-		e.digest, e.err = localDigest(path)
-		e.key = e.digest.Hash()
-	})
-	return e.digest, e.key, e.err
+	e.once.Do(func() { e.key, e.err = localKey(path) })
+	return e.key, e.err
+}
+
+// localKey returns the hash of localDigest(path) in hex.
+func localKey(path string) (string, error) {
+	d, err := localDigest(path)
+	return d.Hash(), err
 }
