@@ -53,6 +53,13 @@ echo "Cache keys of $size generated elements ($LAYERS layers, fan-in $FANIN, see
 echo "time of one computation of all of them, of $ROUNDS processes x $REPEAT repeats. $(date -u +%F), load average"
 echo "before: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
+# least prints the least wall and CPU times of the key timings in $1, as
+# two table cells.
+least() {
+	awk '{ if (NR == 1 || $4 < w) w = $4; if (NR == 1 || $7 < c) c = $7 }
+		END { if (NR == 0) printf "– | –"; else printf "%.3f | %.3f", w, c }' "$1"
+}
+
 echo "| Processors | Wall (s) | CPU (s) | First computation: wall (s) | First computation: CPU (s) |"
 echo "|---:|---:|---:|---:|---:|"
 for procs in 1 "$(nproc)"; do
@@ -71,10 +78,6 @@ for procs in 1 "$(nproc)"; do
 	done
 	# The least wall time and the least CPU time, each over all repeats,
 	# then the same of the first computations.
-	least() {
-		awk '{ if (NR == 1 || $4 < w) w = $4; if (NR == 1 || $7 < c) c = $7 }
-			END { if (NR == 0) printf "– | –"; else printf "%.3f | %.3f", w, c }' "$1"
-	}
 	echo "| $procs | $(least "$tmp/timings") | $(least "$tmp/first") |"
 	[ "$procs" = "$(nproc)" ] && break
 done
